@@ -1,0 +1,1 @@
+"""Friends, team roles, web sessions and API tokens."""

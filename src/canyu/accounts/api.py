@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, status
+
+from canyu.accounts import service
+from canyu.accounts.schemas import MeOut, NewToken, ProfileUpdate, SignUp, TokenOut, TokenRequest
+from canyu.deps import CurrentUser, DbSession
+
+router = APIRouter(prefix="/api/v1", tags=["accounts"])
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def limit_signup(request: Request) -> None:
+    request.app.state.limiter.hit(
+        request.app.state.settings.signup_rate, "signup", client_ip(request), what="sign-up"
+    )
+
+
+def limit_signin(request: Request, email: str) -> None:
+    rate = request.app.state.settings.signin_rate
+    limiter = request.app.state.limiter
+    limiter.hit(rate, "signin-ip", client_ip(request), what="sign-in")
+    limiter.hit(rate, "signin-email", service.normalise_email(email), what="sign-in")
+
+
+@router.post("/accounts/signup", response_model=MeOut, status_code=status.HTTP_201_CREATED)
+def sign_up(body: SignUp, request: Request, session: DbSession) -> object:
+    """Create a friend's account."""
+    limit_signup(request)
+    return service.create_user(
+        session,
+        email=str(body.email),
+        password=body.password,
+        display_name=body.display_name,
+        locale=body.locale,
+        country=body.country,
+    )
+
+
+@router.post("/accounts/tokens", response_model=NewToken, status_code=status.HTTP_201_CREATED)
+def create_token(body: TokenRequest, request: Request, session: DbSession) -> object:
+    """Sign in with email and password and get an API token for scripts and devices."""
+    limit_signin(request, str(body.email))
+    user = service.authenticate(session, email=str(body.email), password=body.password)
+    token, raw = service.create_api_token(session, user=user, name=body.name)
+    return NewToken(
+        id=token.id, name=token.name, created_at=token.created_at, revoked_at=None, token=raw
+    )
+
+
+@router.get("/accounts/tokens", response_model=list[TokenOut])
+def list_tokens(user: CurrentUser, session: DbSession) -> object:
+    return service.list_api_tokens(session, user=user)
+
+
+@router.delete("/accounts/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
+def revoke_token(token_id: int, user: CurrentUser, session: DbSession) -> None:
+    service.revoke_api_token(session, user=user, token_id=token_id)
+
+
+@router.get("/me", response_model=MeOut)
+def me(user: CurrentUser) -> object:
+    return user
+
+
+@router.patch("/me", response_model=MeOut)
+def update_me(body: ProfileUpdate, user: CurrentUser, session: DbSession) -> object:
+    return service.update_profile(
+        session, user=user, display_name=body.display_name, locale=body.locale, country=body.country
+    )

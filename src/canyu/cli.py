@@ -1,0 +1,201 @@
+"""The `canyu` command."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from typing import Annotated
+
+import typer
+import uvicorn
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from canyu import migrate
+from canyu.config import Settings, get_settings
+
+app = typer.Typer(help="canyu: friends build the product with us.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+user_app = typer.Typer(help="Accounts.", no_args_is_help=True)
+bench_app = typer.Typer(help="Benchmarks that print figures.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(user_app, name="user")
+app.add_typer(bench_app, name="bench")
+
+console = Console(stderr=True)
+
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option("--database-url", help="SQLAlchemy URL; default CANYU_DATABASE_URL or ./var/."),
+]
+
+
+def _settings(database_url: str | None) -> Settings:
+    settings = get_settings()
+    return settings.model_copy(update={"database_url": database_url}) if database_url else settings
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    console.print(f"[red]error:[/red] {message}")
+    return typer.Exit(code)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    database_url: DatabaseUrl = None,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    upgrade: Annotated[bool, typer.Option(help="Run migrations first.")] = True,
+) -> None:
+    """Serve the portal, the console and the API."""
+    settings = _settings(database_url)
+    if upgrade:
+        migrate.upgrade(settings.database_url)
+    _run(settings, host, port, workers)
+
+
+def _run(settings: Settings, host: str, port: int, workers: int = 1) -> None:
+    import os
+
+    os.environ["CANYU_DATABASE_URL"] = settings.database_url
+    get_settings.cache_clear()
+    uvicorn.run(
+        "canyu.asgi:app",
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=settings.log_level.lower(),
+        proxy_headers=True,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    database_url: DatabaseUrl = None,
+    revision: Annotated[str, typer.Option(help="Target revision.")] = "head",
+) -> None:
+    """Create or upgrade the schema (SQLite or PostgreSQL)."""
+    settings = _settings(database_url)
+    migrate.upgrade(settings.database_url, revision)
+    console.print(f"[green]schema at {revision}[/green] on {_redacted(settings.database_url)}")
+
+
+def _redacted(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@user_app.command("create")
+def user_create(
+    email: Annotated[str, typer.Option(help="Sign-in email.")],
+    role: Annotated[str, typer.Option(help="friend, team or admin.")] = "friend",
+    display_name: Annotated[str | None, typer.Option(help="Shown to others.")] = None,
+    country: Annotated[str, typer.Option(help="ISO 3166 alpha-2.")] = "CN",
+    locale: Annotated[str, typer.Option(help="en or zh.")] = "en",
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create an account; the password is read from standard input."""
+    from canyu.accounts import service
+    from canyu.accounts.models import Role
+    from canyu.db import Database
+    from canyu.errors import CanyuError
+
+    try:
+        chosen_role = Role(role)
+    except ValueError:
+        raise fail(f"unknown role {role!r}; one of friend, team, admin") from None
+    if sys.stdin.isatty():
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != password:
+            raise fail("the passwords differ")
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    settings = _settings(database_url)
+    migrate.upgrade(settings.database_url)
+    database = Database(settings.database_url)
+    try:
+        with database.session() as session:
+            user = service.create_user(
+                session,
+                email=email,
+                password=password,
+                display_name=display_name or email.split("@")[0],
+                locale=locale,
+                country=country,
+                role=chosen_role,
+            )
+            console.print(f"[green]created[/green] {user.email} (id {user.id}, {user.role})")
+    except CanyuError as exc:
+        raise fail(exc.message) from None
+    finally:
+        database.dispose()
+
+
+@app.command()
+def demo(
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8000,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    database_url: DatabaseUrl = None,
+    serve_it: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve after filling.")] = True,
+) -> None:
+    """Fill a demo world (only into an empty database) and serve it."""
+    from canyu.db import Database
+    from canyu.demo import fill_demo_world
+    from canyu.errors import Conflict
+
+    settings = _settings(database_url)
+    migrate.upgrade(settings.database_url)
+    database = Database(settings.database_url)
+    try:
+        with _progress() as progress, database.session() as session:
+            tasks: dict[str, int] = {}
+
+            def report(stage: str, done: int, total: int) -> None:
+                if stage not in tasks:
+                    tasks[stage] = progress.add_task(stage, total=total)
+                progress.update(tasks[stage], completed=done, total=total)
+
+            summary = fill_demo_world(session, progress=report)
+        table = Table(title="demo logins")
+        for column in ("email", "password", "role", "name"):
+            table.add_column(column)
+        for login in summary.logins:
+            table.add_row(login.email, login.password, login.role, login.display_name)
+        console.print(table)
+        console.print(
+            f"{summary.friends} friends in {summary.countries} countries, {summary.posts} posts "
+            f"{summary.posts_by_language}, {summary.votes} votes, {summary.comments} comments"
+        )
+    except Conflict:
+        console.print("The database already has accounts; serving it as it is.")
+        console.print("Demo logins (when this database came from `canyu demo`): see README.")
+    finally:
+        database.dispose()
+    console.print(f"[bold]canyu is at http://{host}:{port}/[/bold]  (team console: /console)")
+    if serve_it:
+        _run(settings, host, port)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    )
+
+
+def _register_benches() -> None:
+    from canyu.community.bench import dedup
+
+    bench_app.command("dedup", help="Duplicate retrieval on a bug-report dataset.")(dedup)
+
+
+_register_benches()
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,1 @@
+"""Feedback, votes, comments, duplicates, status workflow, notifications and credits."""

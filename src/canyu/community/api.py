@@ -1,0 +1,188 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, status
+
+from canyu.community import notices, service
+from canyu.community.models import Kind, Status
+from canyu.community.schemas import (
+    BulkStatusIn,
+    CommentIn,
+    CommentOut,
+    HonourOut,
+    HonourRollOut,
+    MarkRead,
+    MergeIn,
+    NotificationOut,
+    PostIn,
+    PostOut,
+    SimilarOut,
+    StatusChangeOut,
+    StatusIn,
+)
+from canyu.community.credits import FORMULA
+from canyu.community.similar import MAX_K, MAX_QUERY, SimilarPosts
+from canyu.deps import CurrentUser, DbSession, TeamUser
+from canyu.i18n import gettext_for
+
+router = APIRouter(prefix="/api/v1", tags=["feedback"])
+
+
+def similar_index(request: Request) -> SimilarPosts:
+    index: SimilarPosts = request.app.state.similar
+    return index
+
+
+@router.get("/feedback", response_model=list[PostOut])
+def list_feedback(
+    session: DbSession,
+    sort: service.Sort = service.Sort.TOP,
+    kind: Kind | None = None,
+    status: Status | None = None,
+    language: Annotated[str | None, Query(max_length=8)] = None,
+    device_model: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = 20,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> object:
+    filters = service.PostFilters(
+        kind=kind, status=status, language=language, device_model=device_model
+    )
+    return service.list_posts(session, sort=sort, filters=filters, limit=limit, offset=offset)
+
+
+@router.post("/feedback", response_model=PostOut, status_code=status.HTTP_201_CREATED)
+def submit_feedback(body: PostIn, user: CurrentUser, session: DbSession) -> object:
+    return service.create_post(
+        session,
+        author=user,
+        kind=body.kind,
+        title=body.title,
+        body=body.body,
+        device_model=body.device_model,
+        software_build=body.software_build,
+        language=body.language,
+    )
+
+
+@router.get("/feedback/similar", response_model=list[SimilarOut])
+def similar_feedback(
+    request: Request,
+    session: DbSession,
+    q: Annotated[str, Query(max_length=MAX_QUERY, description="What the friend is typing.")],
+    k: Annotated[int, Query(ge=1, le=MAX_K)] = 5,
+    exclude: Annotated[int | None, Query(description="A post id to leave out.")] = None,
+) -> object:
+    """The closest existing posts, in any language, with scores."""
+    found = similar_index(request).search(session, query=q, k=k, exclude=exclude)
+    return [SimilarOut(post=PostOut.model_validate(s.post), score=s.score) for s in found]
+
+
+@router.get("/feedback/{post_id}", response_model=PostOut)
+def get_feedback(post_id: int, session: DbSession) -> object:
+    return service.get_post(session, post_id=post_id)
+
+
+@router.put("/feedback/{post_id}/vote", response_model=PostOut)
+def vote(post_id: int, user: CurrentUser, session: DbSession) -> object:
+    """Vote for a post. Voting twice changes nothing."""
+    return service.vote(session, user=user, post_id=post_id)
+
+
+@router.delete("/feedback/{post_id}/vote", response_model=PostOut)
+def unvote(post_id: int, user: CurrentUser, session: DbSession) -> object:
+    """Take a vote back."""
+    return service.unvote(session, user=user, post_id=post_id)
+
+
+@router.get("/feedback/{post_id}/comments", response_model=list[CommentOut])
+def list_comments(post_id: int, session: DbSession) -> object:
+    """Comments on the post and on the posts merged into it."""
+    return service.comments_for(session, post=service.get_post(session, post_id=post_id))
+
+
+@router.post(
+    "/feedback/{post_id}/comments", response_model=CommentOut, status_code=status.HTTP_201_CREATED
+)
+def add_comment(post_id: int, body: CommentIn, user: CurrentUser, session: DbSession) -> object:
+    return service.add_comment(session, author=user, post_id=post_id, body=body.body)
+
+
+@router.get("/feedback/{post_id}/history", response_model=list[StatusChangeOut])
+def history(post_id: int, session: DbSession) -> object:
+    service.get_post(session, post_id=post_id)
+    return service.status_history(session, post_id=post_id)
+
+
+@router.post("/feedback/{post_id}/status", response_model=PostOut)
+def change_status(post_id: int, body: StatusIn, team: TeamUser, session: DbSession) -> object:
+    """Move a post along the workflow (team only); author and voters are notified."""
+    return service.change_status(
+        session, actor=team, post_id=post_id, status=body.status, reason=body.reason
+    )
+
+
+@router.post("/feedback/bulk-status", response_model=list[PostOut])
+def bulk_status(body: BulkStatusIn, team: TeamUser, session: DbSession) -> object:
+    """Move several posts at once; all move or none does."""
+    return service.bulk_change_status(
+        session, actor=team, post_ids=body.post_ids, status=body.status, reason=body.reason
+    )
+
+
+@router.post("/feedback/{post_id}/merge", response_model=PostOut)
+def merge(post_id: int, body: MergeIn, team: TeamUser, session: DbSession) -> object:
+    """Merge this post into ``target_id`` as a duplicate; returns the target."""
+    service.merge(session, actor=team, source_id=post_id, target_id=body.target_id)
+    return service.get_post(session, post_id=body.target_id)
+
+
+@router.delete("/feedback/{post_id}/merge", response_model=PostOut)
+def undo_merge(post_id: int, team: TeamUser, session: DbSession) -> object:
+    """Undo the merge of this post; returns the reopened post."""
+    return service.undo_merge(session, actor=team, source_id=post_id)
+
+
+@router.get("/notifications", response_model=list[NotificationOut])
+def notifications(
+    user: CurrentUser,
+    session: DbSession,
+    unread: bool = False,
+    limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = 50,
+) -> object:
+    _ = gettext_for(user.locale)
+    found = service.list_notifications(session, user=user, unread_only=unread, limit=limit)
+    return [
+        NotificationOut(
+            id=n.id,
+            post_id=n.post_id,
+            kind=n.kind,
+            payload=n.payload,
+            text=notices.describe(n.payload, _),
+            created_at=n.created_at,
+            read_at=n.read_at,
+        )
+        for n in found
+    ]
+
+
+@router.post("/notifications/read")
+def mark_read(body: MarkRead, user: CurrentUser, session: DbSession) -> dict[str, int]:
+    return {"marked": service.mark_notifications_read(session, user=user, ids=body.ids)}
+
+
+@router.get("/credits/honour-roll", response_model=HonourRollOut)
+def honour_roll(
+    session: DbSession, limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = 50
+) -> object:
+    entries = [
+        HonourOut(
+            user=e.user,  # type: ignore[arg-type]
+            points=e.contribution.points,
+            posts_accepted=e.contribution.posts_accepted,
+            posts_shipped=e.contribution.posts_shipped,
+            early_votes=e.contribution.early_votes,
+        )
+        for e in service.honour_roll(session, limit=limit)
+    ]
+    return HonourRollOut(formula=FORMULA, entries=entries)

@@ -1,0 +1,41 @@
+"""Notification texts, written in each reader's language from the stored facts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from canyu.i18n import Gettext
+
+STATUS_LABELS = {
+    "new": "New",
+    "accepted": "Accepted",
+    "planned": "Planned",
+    "shipped": "Shipped",
+    "declined": "Declined",
+    "duplicate": "Duplicate",
+}
+
+
+def status_label(status: str, _: Gettext) -> str:
+    return _(STATUS_LABELS.get(status, status))
+
+
+def describe(payload: dict[str, Any], _: Gettext) -> str:
+    title = payload.get("post_title", "")
+    event = payload.get("event")
+    if event == "status":
+        text = _("“{title}” is now {status}.").format(
+            title=title, status=status_label(payload.get("to", ""), _)
+        )
+    elif event == "merged":
+        text = _("“{title}” was merged into #{target}: “{target_title}”.").format(
+            title=title, target=payload.get("target_id"), target_title=payload.get("target_title")
+        )
+    elif event == "unmerged":
+        text = _("“{title}” is no longer marked as a duplicate.").format(title=title)
+    elif event == "comment":
+        text = _("{name} commented on “{title}”.").format(name=payload.get("by", ""), title=title)
+    else:
+        text = title
+    reason = payload.get("reason")
+    return f"{text} {_('Reason:')} {reason}" if reason else text

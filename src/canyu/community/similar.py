@@ -1,0 +1,74 @@
+"""Similar posts as a friend types: the pure SimilarityIndex kept current from the database.
+
+Each server process holds its own index and catches up on posts it has not seen (by id) before
+every query, so posts written through any process are found without a rebuild.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from canyu.community import service
+from canyu.community.models import Post
+from canyu.community.similarity import SimilarityIndex
+from canyu.errors import InvalidInput
+
+MAX_QUERY = 2_000
+MAX_K = 50
+_BATCH = 2_000
+
+
+@dataclass(frozen=True)
+class SimilarPost:
+    post: Post
+    score: float
+
+
+class SimilarPosts:
+    def __init__(self, method: str) -> None:
+        self.index = SimilarityIndex(method)
+        self._last_id = 0
+        self._lock = threading.Lock()
+
+    def catch_up(self, session: Session) -> int:
+        """Index every post newer than the last one seen; returns how many were added."""
+        added = 0
+        with self._lock:
+            while True:
+                rows = session.execute(
+                    select(Post.id, Post.title, Post.body)
+                    .where(Post.id > self._last_id)
+                    .order_by(Post.id)
+                    .limit(_BATCH)
+                ).all()
+                if not rows:
+                    return added
+                self.index.add_many((row.id, row.title, row.body) for row in rows)
+                self._last_id = rows[-1].id
+                added += len(rows)
+
+    def search(
+        self, session: Session, *, query: str, k: int = 5, exclude: int | None = None
+    ) -> list[SimilarPost]:
+        if len(query) > MAX_QUERY:
+            raise InvalidInput(f"The query has at most {MAX_QUERY} characters.")
+        if not 1 <= k <= MAX_K:
+            raise InvalidInput(f"k is 1 to {MAX_K}.")
+        self.catch_up(session)
+        hits = self.index.search(query, k=k * 3, exclude=() if exclude is None else (exclude,))
+        posts = {p.id: p for p in session.scalars(select(Post).where(Post.id.in_([h.doc_id for h in hits])))}
+        best: dict[int, SimilarPost] = {}
+        # A merged duplicate stands for the post it was merged into.
+        for hit in hits:
+            post = posts.get(hit.doc_id)
+            if post is None:
+                continue
+            post = service.canonical(session, post=post)
+            if post.id == exclude or (post.id in best and best[post.id].score >= hit.score):
+                continue
+            best[post.id] = SimilarPost(post, hit.score)
+        return sorted(best.values(), key=lambda s: -s.score)[:k]

@@ -1,0 +1,142 @@
+"""Shared fixtures: a migrated database (SQLite, or PostgreSQL with CANYU_TEST_DATABASE=postgresql),
+the app over it, and quick ways to make friends and team members."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from canyu import migrate
+from canyu.accounts import service as accounts
+from canyu.accounts.models import Role, User
+from canyu.app import create_app
+from canyu.config import Settings
+from canyu.db import Base, Database
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+POSTGRES_URL = os.environ.get(
+    "CANYU_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+IN_CI = os.environ.get("CI", "").lower() == "true"
+PASSWORD = "correct horse battery"
+
+
+def require_service(reachable: bool, what: str) -> None:
+    """Skip when a local service is missing, but fail under CI, where it must be there."""
+    if reachable:
+        return
+    if IN_CI:
+        pytest.fail(f"{what} is not reachable and CI=true requires it")
+    pytest.skip(f"{what} is not reachable on this machine")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "database" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.db)
+
+
+def _postgres_reachable() -> bool:
+    engine = create_engine(POSTGRES_URL)
+    try:
+        with engine.connect():
+            return True
+    except OperationalError:
+        return False
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    if os.environ.get("CANYU_TEST_DATABASE", "sqlite") == "postgresql":
+        require_service(_postgres_reachable(), f"PostgreSQL at {POSTGRES_URL}")
+        engine = create_engine(POSTGRES_URL)
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+        url = POSTGRES_URL
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'canyu.db'}"
+    migrate.upgrade(url)
+    return url
+
+
+@pytest.fixture
+def database(database_url: str) -> Iterator[Database]:
+    db = Database(database_url)
+    yield db
+    # Every test starts from empty tables; the schema stays.
+    with db.engine.begin() as connection:
+        for table in reversed(Base.metadata.sorted_tables):
+            connection.execute(table.delete())
+    db.dispose()
+
+
+@pytest.fixture
+def session(database: Database) -> Iterator[Session]:
+    with database.session() as s:
+        yield s
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, secret_key="test-secret-key")
+
+
+@pytest.fixture
+def app(settings: Settings, database: Database) -> FastAPI:
+    return create_app(settings, database)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+UserFactory = Callable[..., User]
+
+
+@pytest.fixture
+def make_user(database: Database) -> UserFactory:
+    password_hash = accounts.hash_password(PASSWORD)
+    counter = iter(range(1, 1_000_000))
+
+    def make(role: Role = Role.FRIEND, *, locale: str = "en", country: str = "CN") -> User:
+        n = next(counter)
+        with database.session() as s:
+            return accounts.create_user(
+                s,
+                email=f"{role.value}{n}@example.com",
+                password=PASSWORD,
+                display_name=f"{role.value.title()} {n}",
+                locale=locale,
+                country=country,
+                role=role,
+                password_hash=password_hash,
+            )
+
+    return make
+
+
+@pytest.fixture
+def auth(database: Database) -> Callable[[User], dict[str, str]]:
+    """Headers that authenticate as a user through a real API token."""
+
+    def headers(user: User) -> dict[str, str]:
+        with database.session() as s:
+            _token, raw = accounts.create_api_token(s, user=s.get(User, user.id) or user, name="t")
+        return {"Authorization": f"Bearer {raw}"}
+
+    return headers
