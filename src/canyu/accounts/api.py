@@ -3,27 +3,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, status
 
 from canyu.accounts import service
+from canyu.accounts.throttle import limit_signin, limit_signup
 from canyu.accounts.schemas import MeOut, NewToken, ProfileUpdate, SignUp, TokenOut, TokenRequest
 from canyu.deps import CurrentUser, DbSession
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
-
-
-def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
-def limit_signup(request: Request) -> None:
-    request.app.state.limiter.hit(
-        request.app.state.settings.signup_rate, "signup", client_ip(request), what="sign-up"
-    )
-
-
-def limit_signin(request: Request, email: str) -> None:
-    rate = request.app.state.settings.signin_rate
-    limiter = request.app.state.limiter
-    limiter.hit(rate, "signin-ip", client_ip(request), what="sign-in")
-    limiter.hit(rate, "signin-email", service.normalise_email(email), what="sign-in")
 
 
 @router.post("/accounts/signup", response_model=MeOut, status_code=status.HTTP_201_CREATED)
