@@ -47,7 +47,9 @@ def _error_response(
 ) -> Response:
     if _wants_json(request):
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-        return JSONResponse(_error_body(code, message, details), status_code=status, headers=headers)
+        return JSONResponse(
+            _error_body(code, message, details), status_code=status, headers=headers
+        )
     return web_errors.render_error(request, status, message)
 
 

@@ -9,7 +9,14 @@ from typing import Annotated
 import typer
 import uvicorn
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from canyu import migrate
@@ -139,7 +146,9 @@ def demo(
     port: Annotated[int, typer.Option(help="Port to serve on.")] = 8000,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     database_url: DatabaseUrl = None,
-    serve_it: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve after filling.")] = True,
+    serve_it: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Serve after filling.")
+    ] = True,
 ) -> None:
     """Fill a demo world (only into an empty database) and serve it."""
     from canyu.db import Database
@@ -151,7 +160,7 @@ def demo(
     database = Database(settings.database_url)
     try:
         with _progress() as progress, database.session() as session:
-            tasks: dict[str, int] = {}
+            tasks: dict[str, TaskID] = {}
 
             def report(stage: str, done: int, total: int) -> None:
                 if stage not in tasks:

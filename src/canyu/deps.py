@@ -92,7 +92,11 @@ def optional_user(request: Request, session: DbSession) -> User | None:
     if not cookie:
         return None
     user = accounts.user_for_web_session(session, raw_token=cookie)
-    if user is not None and request.method not in SAFE_METHODS and request.url.path.startswith("/api/"):
+    if (
+        user is not None
+        and request.method not in SAFE_METHODS
+        and request.url.path.startswith("/api/")
+    ):
         # Cookie-authenticated API calls come from our pages' scripts, which send the header.
         check_csrf(request, request.headers.get(CSRF_HEADER))
     return user

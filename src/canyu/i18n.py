@@ -57,4 +57,5 @@ def locale_from_accept_language(header: str | None) -> str:
 
 
 def display_country(code: str, locale: str) -> str:
-    return Locale.parse(locale if locale in LOCALES else DEFAULT_LOCALE).territories.get(code, code)
+    names = Locale.parse(locale if locale in LOCALES else DEFAULT_LOCALE).territories
+    return str(names.get(code, code))

@@ -9,7 +9,9 @@ from canyu.errors import RateLimited
 
 class RateLimiter:
     def __init__(self, storage_url: str = "memory://") -> None:
-        self._strategy = strategies.MovingWindowRateLimiter(storage.storage_from_string(storage_url))
+        self._strategy = strategies.MovingWindowRateLimiter(
+            storage.storage_from_string(storage_url)
+        )
 
     def hit(self, rate: str, *identifiers: str, what: str) -> None:
         """Count one attempt; raise RateLimited (with a retry time) once any window is full."""

@@ -3,8 +3,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, status
 
 from canyu.accounts import service
-from canyu.accounts.throttle import limit_signin, limit_signup
 from canyu.accounts.schemas import MeOut, NewToken, ProfileUpdate, SignUp, TokenOut, TokenRequest
+from canyu.accounts.throttle import limit_signin, limit_signup
 from canyu.deps import CurrentUser, DbSession
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])

@@ -21,9 +21,11 @@ from canyu.errors import Conflict, InvalidInput, NotFound, Unauthorized
 SUPPORTED_LOCALES = ("en", "zh")
 MIN_PASSWORD = 8
 MAX_PASSWORD = 1024
-TOKEN_PREFIX = "cy_"
+TOKEN_PREFIX = "cy_"  # noqa: S105 (a public prefix, not a secret)
 _TOKEN_RE = re.compile(r"^cy_[A-Za-z0-9_-]{43}$")
-_COUNTRIES = frozenset(code for code in Locale("en").territories if re.fullmatch(r"[A-Z]{2}", code))
+_COUNTRIES = frozenset(
+    str(code) for code in Locale("en").territories if re.fullmatch(r"[A-Z]{2}", str(code))
+)
 
 _hasher = PasswordHasher()
 
@@ -39,7 +41,9 @@ def normalise_email(email: str) -> str:
 def check_country(country: str) -> str:
     code = country.strip().upper()
     if code not in _COUNTRIES:
-        raise InvalidInput(f"Unknown country code {country!r}; use ISO 3166 alpha-2, e.g. CN or IN.")
+        raise InvalidInput(
+            f"Unknown country code {country!r}; use ISO 3166 alpha-2, e.g. CN or IN."
+        )
     return code
 
 
@@ -76,7 +80,9 @@ def create_user(
     check_password(password)
     name = display_name.strip()
     if not 1 <= len(name) <= 80:
-        raise InvalidInput("A display name has 1 to 80 characters.", details={"field": "display_name"})
+        raise InvalidInput(
+            "A display name has 1 to 80 characters.", details={"field": "display_name"}
+        )
     user = User(
         email=normalise_email(email),
         password_hash=password_hash or hash_password(password),
@@ -145,20 +151,26 @@ def update_profile(
 def start_web_session(session: Session, *, user: User, days: int) -> str:
     raw = secrets.token_urlsafe(32)
     session.add(
-        WebSession(token_hash=_sha256(raw), user_id=user.id, expires_at=utcnow() + timedelta(days=days))
+        WebSession(
+            token_hash=_sha256(raw), user_id=user.id, expires_at=utcnow() + timedelta(days=days)
+        )
     )
     return raw
 
 
 def user_for_web_session(session: Session, *, raw_token: str) -> User | None:
-    web_session = session.scalar(select(WebSession).where(WebSession.token_hash == _sha256(raw_token)))
+    web_session = session.scalar(
+        select(WebSession).where(WebSession.token_hash == _sha256(raw_token))
+    )
     if web_session is None or web_session.expires_at <= utcnow():
         return None
     return web_session.user
 
 
 def end_web_session(session: Session, *, raw_token: str) -> None:
-    web_session = session.scalar(select(WebSession).where(WebSession.token_hash == _sha256(raw_token)))
+    web_session = session.scalar(
+        select(WebSession).where(WebSession.token_hash == _sha256(raw_token))
+    )
     if web_session is not None:
         session.delete(web_session)
 
@@ -177,7 +189,9 @@ def create_api_token(session: Session, *, user: User, name: str) -> tuple[ApiTok
 
 def user_for_api_token(session: Session, *, raw_token: str) -> User:
     if not _TOKEN_RE.fullmatch(raw_token):
-        raise Unauthorized("Malformed API token: expected 'cy_' followed by 43 URL-safe characters.")
+        raise Unauthorized(
+            "Malformed API token: expected 'cy_' followed by 43 URL-safe characters."
+        )
     token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _sha256(raw_token)))
     if token is None or token.revoked_at is not None:
         raise Unauthorized("Unknown or revoked API token.")

@@ -4,7 +4,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, status
 
+from canyu.accounts.schemas import UserOut
 from canyu.community import notices, service
+from canyu.community.credits import FORMULA
 from canyu.community.models import Kind, Status
 from canyu.community.schemas import (
     BulkStatusIn,
@@ -21,7 +23,6 @@ from canyu.community.schemas import (
     StatusChangeOut,
     StatusIn,
 )
-from canyu.community.credits import FORMULA
 from canyu.community.similar import MAX_K, MAX_QUERY, SimilarPosts
 from canyu.deps import CurrentUser, DbSession, TeamUser
 from canyu.i18n import gettext_for
@@ -177,7 +178,7 @@ def honour_roll(
 ) -> object:
     entries = [
         HonourOut(
-            user=e.user,  # type: ignore[arg-type]
+            user=UserOut.model_validate(e.user),
             points=e.contribution.points,
             posts_accepted=e.contribution.posts_accepted,
             posts_shipped=e.contribution.posts_shipped,

@@ -333,14 +333,26 @@ def change_status(
     workflow.check_transition(Status(post.status), target, clean_reason)
     previous = post.status
     _record_status(session, post=post, to=target, reason=clean_reason, actor=actor)
-    _notify(session, post=post, actor=actor, event="status", to=target.value, reason=clean_reason,
-            **{"from": previous})
+    _notify(
+        session,
+        post=post,
+        actor=actor,
+        event="status",
+        to=target.value,
+        reason=clean_reason,
+        **{"from": previous},
+    )
     session.flush()
     return post
 
 
 def bulk_change_status(
-    session: Session, *, actor: User, post_ids: Sequence[int], status: str, reason: str | None = None
+    session: Session,
+    *,
+    actor: User,
+    post_ids: Sequence[int],
+    status: str,
+    reason: str | None = None,
 ) -> list[Post]:
     """All or nothing: every post moves, or none does and the error names the ones that cannot."""
     _require_team(actor)
@@ -360,8 +372,10 @@ def bulk_change_status(
         except (Conflict, InvalidInput) as exc:
             problems[post_id] = exc.message
     if problems:
-        raise Conflict(f"{len(problems)} of the posts cannot move; nothing changed.",
-                       details={str(k): v for k, v in problems.items()})
+        raise Conflict(
+            f"{len(problems)} of the posts cannot move; nothing changed.",
+            details={str(k): v for k, v in problems.items()},
+        )
     return [
         change_status(session, actor=actor, post_id=post_id, status=status, reason=reason)
         for post_id in dict.fromkeys(post_ids)
@@ -400,8 +414,14 @@ def merge(session: Session, *, actor: User, source_id: int, target_id: int) -> M
     )
     session.add(record)
     reason = f"#{target.id}"
-    _notify(session, post=source, actor=actor, event="merged", target_id=target.id,
-            target_title=target.title)
+    _notify(
+        session,
+        post=source,
+        actor=actor,
+        event="merged",
+        target_id=target.id,
+        target_title=target.title,
+    )
     _record_status(session, post=source, to=Status.DUPLICATE, reason=reason, actor=actor)
     source.duplicate_of_id = target.id
     session.flush()
@@ -460,7 +480,9 @@ def unread_count(session: Session, *, user: User) -> int:
     return int(session.scalar(query) or 0)
 
 
-def mark_notifications_read(session: Session, *, user: User, ids: Sequence[int] | None = None) -> int:
+def mark_notifications_read(
+    session: Session, *, user: User, ids: Sequence[int] | None = None
+) -> int:
     """Mark the given notifications (or all of them) read; returns how many changed."""
     condition = and_(Notification.user_id == user.id, Notification.read_at.is_(None))
     if ids is not None:
@@ -481,7 +503,9 @@ class HonourEntry:
 _CREDITED = (Status.ACCEPTED.value, Status.PLANNED.value, Status.SHIPPED.value)
 
 
-def contributions(session: Session, *, user_ids: Iterable[int] | None = None) -> dict[int, Contribution]:
+def contributions(
+    session: Session, *, user_ids: Iterable[int] | None = None
+) -> dict[int, Contribution]:
     """Credit per friend, from the status history (what happened, never undone)."""
     first_accepted = (
         select(StatusChange.post_id, func.min(StatusChange.created_at).label("at"))
@@ -524,12 +548,16 @@ def contributions(session: Session, *, user_ids: Iterable[int] | None = None) ->
 def honour_roll(session: Session, *, limit: int = 50) -> list[HonourEntry]:
     scores = contributions(session)
     ranked = sorted(scores.items(), key=lambda item: (-item[1].points, item[0]))[:limit]
-    users = {u.id: u for u in session.scalars(select(User).where(User.id.in_([i for i, _ in ranked])))}
+    users = {
+        u.id: u for u in session.scalars(select(User).where(User.id.in_([i for i, _ in ranked])))
+    }
     return [HonourEntry(users[uid], c) for uid, c in ranked if c.points > 0]
 
 
 def posts_by_author(session: Session, *, user: User, limit: int = 50) -> list[Post]:
-    query = select(Post).where(Post.author_id == user.id).order_by(Post.created_at.desc()).limit(limit)
+    query = (
+        select(Post).where(Post.author_id == user.id).order_by(Post.created_at.desc()).limit(limit)
+    )
     return list(session.scalars(query))
 
 

@@ -60,7 +60,10 @@ class SimilarPosts:
             raise InvalidInput(f"k is 1 to {MAX_K}.")
         self.catch_up(session)
         hits = self.index.search(query, k=k * 3, exclude=() if exclude is None else (exclude,))
-        posts = {p.id: p for p in session.scalars(select(Post).where(Post.id.in_([h.doc_id for h in hits])))}
+        posts = {
+            p.id: p
+            for p in session.scalars(select(Post).where(Post.id.in_([h.doc_id for h in hits])))
+        }
         best: dict[int, SimilarPost] = {}
         # A merged duplicate stands for the post it was merged into.
         for hit in hits:

@@ -13,8 +13,9 @@ url = config.get_main_option("sqlalchemy.url") or get_settings().database_url
 
 
 def run_offline() -> None:
-    context.configure(url=url, target_metadata=Base.metadata, literal_binds=True,
-                      render_as_batch=True)
+    context.configure(
+        url=url, target_metadata=Base.metadata, literal_binds=True, render_as_batch=True
+    )
     with context.begin_transaction():
         context.run_migrations()
 
@@ -23,8 +24,9 @@ def run_online() -> None:
     engine = make_engine(url)
     with engine.connect() as connection:
         # Batch mode lets later migrations alter tables on SQLite too.
-        context.configure(connection=connection, target_metadata=Base.metadata,
-                          render_as_batch=True)
+        context.configure(
+            connection=connection, target_metadata=Base.metadata, render_as_batch=True
+        )
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()
