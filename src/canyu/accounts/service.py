@@ -91,11 +91,11 @@ def create_user(
         country=check_country(country),
         role=Role(role).value,
     )
-    session.add(user)
     try:
-        session.flush()
+        # A savepoint, so a taken email undoes only this insert, not the caller's other work.
+        with session.begin_nested():
+            session.add(user)
     except IntegrityError as exc:
-        session.rollback()
         raise Conflict("An account with this email already exists.") from exc
     return user
 
