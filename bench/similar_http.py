@@ -236,7 +236,7 @@ def main() -> None:
         queries = []
         for _ in range(args.queries):
             title, _body, _lang = make_post(rng, 0)
-            queries.append(title[: rng.randint(8, len(title))])  # as typed so far
+            queries.append(title[: rng.randint(min(4, len(title)), len(title))])  # as typed
         started = time.perf_counter()
         latencies = asyncio.run(run_queries(base, queries, args.concurrency))
         elapsed = time.perf_counter() - started

@@ -20,6 +20,7 @@ from canyu.accounts import pages as accounts_pages
 from canyu.community import api as community_api
 from canyu.community import pages as community_pages
 from canyu.community.similar import SimilarPosts
+from canyu.community.similarity import embedding_model
 from canyu.config import Settings, get_settings
 from canyu.db import Database
 from canyu.errors import CanyuError
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # Warm the similar-posts index without delaying start-up; queries wait for it.
         def warm() -> None:
+            embedding_model()
             with database.session() as session:
                 similar.catch_up(session)
 
