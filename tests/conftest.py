@@ -140,3 +140,43 @@ def auth(database: Database) -> Callable[[User], dict[str, str]]:
         return {"Authorization": f"Bearer {raw}"}
 
     return headers
+
+
+REDIS_URL = os.environ.get("CANYU_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+MQTT_HOST = os.environ.get("CANYU_TEST_MQTT_HOST", "127.0.0.1")
+MQTT_PORT = int(os.environ.get("CANYU_TEST_MQTT_PORT", "1883"))
+
+
+def _tcp_reachable(host: str, port: int) -> bool:
+    import socket
+
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """A real Redis (database 15, emptied before and after); skips or fails like PostgreSQL."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+        reachable = True
+    except redis.exceptions.ConnectionError:
+        reachable = False
+    require_service(reachable, f"Redis at {REDIS_URL}")
+    client.flushdb()
+    yield REDIS_URL
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture
+def mqtt_broker() -> tuple[str, int]:
+    """The local MQTT broker (Mosquitto) as (host, port)."""
+    require_service(_tcp_reachable(MQTT_HOST, MQTT_PORT), f"MQTT broker at {MQTT_HOST}:{MQTT_PORT}")
+    return MQTT_HOST, MQTT_PORT

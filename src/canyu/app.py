@@ -17,8 +17,16 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from canyu import __version__
 from canyu.accounts import api as accounts_api
 from canyu.accounts import pages as accounts_pages
+from canyu.calls import api as calls_api
+from canyu.calls import pages as calls_pages
 from canyu.community import api as community_api
 from canyu.community import pages as community_pages
+from canyu.devices import api as devices_api
+from canyu.devices import pages as devices_pages
+from canyu.releases import api as releases_api
+from canyu.releases import pages as releases_pages
+from canyu.store import api as store_api
+from canyu.store import pages as store_pages
 from canyu.community.similar import SimilarPosts
 from canyu.community.similarity import embedding_model
 from canyu.config import Settings, get_settings
@@ -119,10 +127,24 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             connection.exec_driver_sql("SELECT 1")
         return {"status": "ok", "version": __version__}
 
-    app.include_router(accounts_api.router)
-    app.include_router(community_api.router)
-    app.include_router(accounts_pages.router)
-    app.include_router(community_pages.router)
+    for domain_api in (
+        accounts_api,
+        community_api,
+        devices_api,
+        releases_api,
+        calls_api,
+        store_api,
+    ):
+        app.include_router(domain_api.router)
+    for domain_pages in (
+        accounts_pages,
+        community_pages,
+        releases_pages,
+        calls_pages,
+        store_pages,
+        devices_pages,
+    ):
+        app.include_router(domain_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(RequestLogMiddleware)
     return app

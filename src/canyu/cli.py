@@ -81,7 +81,7 @@ def _run(settings: Settings, host: str, port: int, workers: int = 1) -> None:
 @db_app.command("upgrade")
 def db_upgrade(
     database_url: DatabaseUrl = None,
-    revision: Annotated[str, typer.Option(help="Target revision.")] = "head",
+    revision: Annotated[str, typer.Option(help="Target revision.")] = "heads",
 ) -> None:
     """Create or upgrade the schema (SQLite or PostgreSQL)."""
     settings = _settings(database_url)
@@ -198,13 +198,26 @@ def _progress() -> Progress:
     )
 
 
-def _register_benches() -> None:
+def _register_domains() -> None:
+    from canyu.calls import cli as calls_cli
     from canyu.community.bench import dedup
+    from canyu.devices import cli as devices_cli
+    from canyu.releases import cli as releases_cli
+    from canyu.store import cli as store_cli
 
     bench_app.command("dedup", help="Duplicate retrieval on a bug-report dataset.")(dedup)
+    for name, domain, about in (
+        ("release", releases_cli, "The weekly train, builds, rollouts, TUF."),
+        ("device", devices_cli, "A device client that behaves like a phone; fleets."),
+        ("calls", calls_cli, "Spam-number marks, packs, the SMS classifier."),
+        ("store", store_cli, "Catalogue and flash sales."),
+    ):
+        app.add_typer(domain.app, name=name, help=about)
+        domain.register_benches(bench_app)
+    app.add_typer(releases_cli.keys_app, name="keys", help="TUF signing keys.")
 
 
-_register_benches()
+_register_domains()
 
 if __name__ == "__main__":
     app()

@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     smtp_starttls: bool = True
     base_url: str = "http://127.0.0.1:8000"
     similarity_method: str = "hybrid"
+    # Services beyond one machine; empty means the embedded default (SQLite ledger, polling).
+    redis_url: str = ""
+    mqtt_url: str = ""
     log_level: str = "INFO"
 
     def resolved_secret_key(self) -> str:

@@ -8,6 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from babel import Locale, negotiate_locale
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
@@ -21,14 +22,19 @@ Gettext = Callable[[str], str]
 
 @lru_cache(maxsize=len(LOCALES))
 def translations(locale: str) -> NullTranslations:
-    """The catalogue for a locale, compiled in memory from its .po file (no build step)."""
-    po_path = LOCALE_DIR / locale / "messages.po"
-    if locale == DEFAULT_LOCALE or not po_path.exists():
+    """The catalogue for a locale, compiled in memory (no build step) from every .po file in
+    ``web/locale/<locale>/``: one file per domain, so domains add strings without conflicts."""
+    po_files = sorted((LOCALE_DIR / locale).glob("*.po"))
+    if locale == DEFAULT_LOCALE or not po_files:
         return NullTranslations()
-    with po_path.open("rb") as handle:
-        catalog = read_po(handle, locale=locale)
+    merged = Catalog(locale=locale)
+    for po_path in po_files:
+        with po_path.open("rb") as handle:
+            for message in read_po(handle, locale=locale):
+                if message.id and message.string:
+                    merged[message.id] = message
     buffer = io.BytesIO()
-    write_mo(buffer, catalog)
+    write_mo(buffer, merged)
     buffer.seek(0)
     return Translations(fp=buffer)
 

@@ -17,7 +17,8 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(url: str, revision: str = "head") -> None:
+def upgrade(url: str, revision: str = "heads") -> None:
+    """Every domain keeps its own branch of migrations; "heads" brings all of them up."""
     command.upgrade(alembic_config(url), revision)
 
 

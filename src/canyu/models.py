@@ -1,6 +1,17 @@
 """Imports every domain's tables so Alembic and create_all see the whole schema."""
 
 from canyu.accounts import models as accounts_models
+from canyu.calls import models as calls_models
 from canyu.community import models as community_models
+from canyu.devices import models as devices_models
+from canyu.releases import models as releases_models
+from canyu.store import models as store_models
 
-__all__ = ["accounts_models", "community_models"]
+__all__ = [
+    "accounts_models",
+    "calls_models",
+    "community_models",
+    "devices_models",
+    "releases_models",
+    "store_models",
+]

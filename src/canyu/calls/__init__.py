@@ -1,0 +1,1 @@
+"""Spam-call interception: marks, reputation, private lookups, offline packs, appeals, SMS."""

@@ -1,0 +1,1 @@
+"""Device registry, check-ins, install reports and pushes over MQTT."""

@@ -1,0 +1,1 @@
+"""The weekly release train, changelogs, TUF repositories, staged rollouts and health gates."""

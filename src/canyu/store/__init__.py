@@ -1,0 +1,1 @@
+"""Direct sales: catalogue, flash sales that never oversell, F-codes and referrals."""
