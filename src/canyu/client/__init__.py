@@ -1,0 +1,1 @@
+"""The device client: acts as a phone against the canyu API."""
