@@ -39,7 +39,9 @@ def get_session(database: Annotated[Database, Depends(get_database)]) -> Iterato
         yield session
 
 
-DbSession = Annotated[Session, Depends(get_session)]
+# "function" scope commits before the response is sent: nothing is acknowledged that might not
+# be stored (the default "request" scope would commit after the client already saw success).
+DbSession = Annotated[Session, Depends(get_session, scope="function")]
 
 
 # --- CSRF: a signed double-submit token (cookie + form field or header) ---------------------

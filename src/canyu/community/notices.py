@@ -38,4 +38,6 @@ def describe(payload: dict[str, Any], _: Gettext) -> str:
     else:
         text = title
     reason = payload.get("reason")
-    return f"{text} {_('Reason:')} {reason}" if reason else text
+    if not reason:
+        return text
+    return _("{text} Reason: {reason}").format(text=text, reason=reason)

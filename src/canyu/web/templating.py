@@ -14,7 +14,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from canyu.accounts.models import User
 from canyu.deps import CSRF_COOKIE, csrf_token
-from canyu.i18n import LOCALES, gettext_for, locale_from_accept_language, translations
+from canyu.i18n import LOCALES, locale_from_accept_language, translations
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 LOCALE_COOKIE = "canyu_locale"
@@ -60,13 +60,16 @@ def render(
 ) -> HTMLResponse:
     locale = request_locale(request, user)
     token = csrf_token(request)
-    html = environment(locale).get_template(template).render(
-        request=request,
-        user=user,
-        locale=locale,
-        csrf_token=token,
-        _=gettext_for(locale),
-        **context,
+    html = (
+        environment(locale)
+        .get_template(template)
+        .render(
+            request=request,
+            user=user,
+            locale=locale,
+            csrf_token=token,
+                **context,
+        )
     )
     response = HTMLResponse(html, status_code=status_code)
     if request.cookies.get(CSRF_COOKIE) != token:
