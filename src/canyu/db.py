@@ -22,6 +22,11 @@ NAMING = {
 }
 
 
+# Ids are INTEGER columns: 32-bit on PostgreSQL. Inputs outside this range are refused with a
+# 422 instead of reaching the database (which would fail with a server error).
+MAX_ID = 2_147_483_647
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

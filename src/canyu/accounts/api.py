@@ -1,10 +1,13 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, status
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request, status
 
 from canyu.accounts import service
 from canyu.accounts.schemas import MeOut, NewToken, ProfileUpdate, SignUp, TokenOut, TokenRequest
 from canyu.accounts.throttle import limit_signin, limit_signup
+from canyu.db import MAX_ID
 from canyu.deps import CurrentUser, DbSession
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
@@ -41,7 +44,9 @@ def list_tokens(user: CurrentUser, session: DbSession) -> object:
 
 
 @router.delete("/accounts/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
-def revoke_token(token_id: int, user: CurrentUser, session: DbSession) -> None:
+def revoke_token(
+    token_id: Annotated[int, Path(ge=1, le=MAX_ID)], user: CurrentUser, session: DbSession
+) -> None:
     service.revoke_api_token(session, user=user, token_id=token_id)
 
 

@@ -10,6 +10,7 @@ from datetime import timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from babel import Locale
+from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -36,6 +37,30 @@ def _sha256(raw: str) -> str:
 
 def normalise_email(email: str) -> str:
     return email.strip().lower()
+
+
+def check_email(email: str) -> str:
+    try:
+        return validate_email(email.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        message = f"Not a valid email address: {exc}"
+        raise InvalidInput(message, details={"field": "email"}) from None
+
+
+def _no_nul(value: str, *, field: str) -> None:
+    # PostgreSQL cannot store NUL in text; refuse it on every backend alike.
+    if "\x00" in value:
+        raise InvalidInput(f"The {field} contains a NUL character.", details={"field": field})
+
+
+def check_display_name(display_name: str) -> str:
+    name = display_name.strip()
+    if not 1 <= len(name) <= 80:
+        raise InvalidInput(
+            "A display name has 1 to 80 characters.", details={"field": "display_name"}
+        )
+    _no_nul(name, field="display_name")
+    return name
 
 
 def check_country(country: str) -> str:
@@ -78,13 +103,10 @@ def create_user(
 ) -> User:
     """Create an account. ``password_hash`` lets bulk loaders reuse one hash (demo data)."""
     check_password(password)
-    name = display_name.strip()
-    if not 1 <= len(name) <= 80:
-        raise InvalidInput(
-            "A display name has 1 to 80 characters.", details={"field": "display_name"}
-        )
+    name = check_display_name(display_name)
+    _no_nul(email, field="email")
     user = User(
-        email=normalise_email(email),
+        email=check_email(email),
         password_hash=password_hash or hash_password(password),
         display_name=name,
         locale=check_locale(locale),
@@ -101,8 +123,10 @@ def create_user(
 
 
 def authenticate(session: Session, *, email: str, password: str) -> User:
-    user = session.scalar(select(User).where(User.email == normalise_email(email)))
     failure = Unauthorized("Wrong email or password.")
+    if "\x00" in email:
+        raise failure
+    user = session.scalar(select(User).where(User.email == normalise_email(email)))
     if user is None:
         # Spend the same time as a real check so response times do not reveal accounts.
         _hasher.hash(password[:MAX_PASSWORD])
@@ -137,10 +161,7 @@ def update_profile(
     country: str | None = None,
 ) -> User:
     if display_name is not None:
-        name = display_name.strip()
-        if not 1 <= len(name) <= 80:
-            raise InvalidInput("A display name has 1 to 80 characters.")
-        user.display_name = name
+        user.display_name = check_display_name(display_name)
     if locale is not None:
         user.locale = check_locale(locale)
     if country is not None:
@@ -179,7 +200,8 @@ def create_api_token(session: Session, *, user: User, name: str) -> tuple[ApiTok
     """Return the token row and the raw token, which is shown once and never stored."""
     label = name.strip()
     if not 1 <= len(label) <= 80:
-        raise InvalidInput("A token name has 1 to 80 characters.")
+        raise InvalidInput("A token name has 1 to 80 characters.", details={"field": "name"})
+    _no_nul(label, field="name")
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(user_id=user.id, name=label, token_hash=_sha256(raw))
     session.add(token)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Path, Query, Request, status
 
 from canyu.accounts.schemas import UserOut
 from canyu.community import notices, service
@@ -24,10 +24,13 @@ from canyu.community.schemas import (
     StatusIn,
 )
 from canyu.community.similar import MAX_K, MAX_QUERY, SimilarPosts
+from canyu.db import MAX_ID
 from canyu.deps import CurrentUser, DbSession, TeamUser
 from canyu.i18n import gettext_for
 
 router = APIRouter(prefix="/api/v1", tags=["feedback"])
+
+PostId = Annotated[int, Path(ge=1, le=MAX_ID, description="A post's id.")]
 
 
 def similar_index(request: Request) -> SimilarPosts:
@@ -72,7 +75,9 @@ def similar_feedback(
     session: DbSession,
     q: Annotated[str, Query(max_length=MAX_QUERY, description="What the friend is typing.")],
     k: Annotated[int, Query(ge=1, le=MAX_K)] = 5,
-    exclude: Annotated[int | None, Query(description="A post id to leave out.")] = None,
+    exclude: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="A post id to leave out.")
+    ] = None,
 ) -> object:
     """The closest existing posts, in any language, with scores."""
     found = similar_index(request).search(session, query=q, k=k, exclude=exclude)
@@ -80,24 +85,24 @@ def similar_feedback(
 
 
 @router.get("/feedback/{post_id}", response_model=PostOut)
-def get_feedback(post_id: int, session: DbSession) -> object:
+def get_feedback(post_id: PostId, session: DbSession) -> object:
     return service.get_post(session, post_id=post_id)
 
 
 @router.put("/feedback/{post_id}/vote", response_model=PostOut)
-def vote(post_id: int, user: CurrentUser, session: DbSession) -> object:
+def vote(post_id: PostId, user: CurrentUser, session: DbSession) -> object:
     """Vote for a post. Voting twice changes nothing."""
     return service.vote(session, user=user, post_id=post_id)
 
 
 @router.delete("/feedback/{post_id}/vote", response_model=PostOut)
-def unvote(post_id: int, user: CurrentUser, session: DbSession) -> object:
+def unvote(post_id: PostId, user: CurrentUser, session: DbSession) -> object:
     """Take a vote back."""
     return service.unvote(session, user=user, post_id=post_id)
 
 
 @router.get("/feedback/{post_id}/comments", response_model=list[CommentOut])
-def list_comments(post_id: int, session: DbSession) -> object:
+def list_comments(post_id: PostId, session: DbSession) -> object:
     """Comments on the post and on the posts merged into it."""
     return service.comments_for(session, post=service.get_post(session, post_id=post_id))
 
@@ -105,18 +110,18 @@ def list_comments(post_id: int, session: DbSession) -> object:
 @router.post(
     "/feedback/{post_id}/comments", response_model=CommentOut, status_code=status.HTTP_201_CREATED
 )
-def add_comment(post_id: int, body: CommentIn, user: CurrentUser, session: DbSession) -> object:
+def add_comment(post_id: PostId, body: CommentIn, user: CurrentUser, session: DbSession) -> object:
     return service.add_comment(session, author=user, post_id=post_id, body=body.body)
 
 
 @router.get("/feedback/{post_id}/history", response_model=list[StatusChangeOut])
-def history(post_id: int, session: DbSession) -> object:
+def history(post_id: PostId, session: DbSession) -> object:
     service.get_post(session, post_id=post_id)
     return service.status_history(session, post_id=post_id)
 
 
 @router.post("/feedback/{post_id}/status", response_model=PostOut)
-def change_status(post_id: int, body: StatusIn, team: TeamUser, session: DbSession) -> object:
+def change_status(post_id: PostId, body: StatusIn, team: TeamUser, session: DbSession) -> object:
     """Move a post along the workflow (team only); author and voters are notified."""
     return service.change_status(
         session, actor=team, post_id=post_id, status=body.status, reason=body.reason
@@ -132,14 +137,14 @@ def bulk_status(body: BulkStatusIn, team: TeamUser, session: DbSession) -> objec
 
 
 @router.post("/feedback/{post_id}/merge", response_model=PostOut)
-def merge(post_id: int, body: MergeIn, team: TeamUser, session: DbSession) -> object:
+def merge(post_id: PostId, body: MergeIn, team: TeamUser, session: DbSession) -> object:
     """Merge this post into ``target_id`` as a duplicate; returns the target."""
     service.merge(session, actor=team, source_id=post_id, target_id=body.target_id)
     return service.get_post(session, post_id=body.target_id)
 
 
 @router.delete("/feedback/{post_id}/merge", response_model=PostOut)
-def undo_merge(post_id: int, team: TeamUser, session: DbSession) -> object:
+def undo_merge(post_id: PostId, team: TeamUser, session: DbSession) -> object:
     """Undo the merge of this post; returns the reopened post."""
     return service.undo_merge(session, actor=team, source_id=post_id)
 

@@ -1,13 +1,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from canyu.accounts.schemas import UserOut
 from canyu.community.models import Kind, Status
 from canyu.community.service import MAX_BODY, MAX_COMMENT, MAX_TITLE
+from canyu.db import MAX_ID
+
+RowId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 class PostIn(BaseModel):
@@ -63,11 +66,11 @@ class StatusIn(BaseModel):
 
 
 class BulkStatusIn(StatusIn):
-    post_ids: list[int] = Field(min_length=1, max_length=100)
+    post_ids: list[RowId] = Field(min_length=1, max_length=100)
 
 
 class MergeIn(BaseModel):
-    target_id: int
+    target_id: RowId
 
 
 class StatusChangeOut(BaseModel):
@@ -92,7 +95,9 @@ class NotificationOut(BaseModel):
 
 
 class MarkRead(BaseModel):
-    ids: list[int] | None = Field(default=None, description="Omit to mark everything read.")
+    ids: list[RowId] | None = Field(
+        default=None, max_length=1000, description="Omit to mark everything read."
+    )
 
 
 class HonourOut(BaseModel):

@@ -27,8 +27,9 @@ from canyu.community.models import (
     Status,
     StatusChange,
     Vote,
+    VoteCredit,
 )
-from canyu.db import utcnow
+from canyu.db import MAX_ID, utcnow
 from canyu.errors import Conflict, Forbidden, InvalidInput, NotFound
 from canyu.i18n import gettext_for
 from canyu.mail import Email, queue_email
@@ -54,6 +55,12 @@ class PostFilters:
     include_duplicates: bool = False
 
 
+def _no_nul(value: str | None, *, field: str) -> None:
+    # PostgreSQL cannot store NUL in text; refuse it on every backend alike.
+    if value is not None and "\x00" in value:
+        raise InvalidInput(f"The {field} contains a NUL character.", details={"field": field})
+
+
 def _text(value: str, *, field: str, maximum: int, minimum: int = 1) -> str:
     cleaned = value.strip()
     if not minimum <= len(cleaned) <= maximum:
@@ -61,6 +68,7 @@ def _text(value: str, *, field: str, maximum: int, minimum: int = 1) -> str:
             f"The {field} has {minimum} to {maximum} characters (got {len(cleaned)}).",
             details={"field": field},
         )
+    _no_nul(cleaned, field=field)
     return cleaned
 
 
@@ -161,6 +169,8 @@ def list_posts(
         raise InvalidInput(f"limit is 1 to {MAX_PAGE}.")
     if offset < 0:
         raise InvalidInput("offset is 0 or more.")
+    _no_nul(filters.language, field="language")
+    _no_nul(filters.device_model, field="device model")
     query: Select[tuple[Post]] = select(Post)
     if filters.kind:
         query = query.where(Post.kind == filters.kind.value)
@@ -329,9 +339,12 @@ def change_status(
     _require_team(actor)
     target = workflow.parse_status(status)
     post = get_post(session, post_id=post_id)
+    _no_nul(reason, field="reason")
     clean_reason = reason.strip() if reason and reason.strip() else None
     workflow.check_transition(Status(post.status), target, clean_reason)
     previous = post.status
+    if target.value in _CREDITED and not _was_ever_accepted(session, post_id=post.id):
+        _credit_early_votes(session, post=post)
     _record_status(session, post=post, to=target, reason=clean_reason, actor=actor)
     _notify(
         session,
@@ -361,6 +374,7 @@ def bulk_change_status(
     if len(post_ids) > MAX_PAGE:
         raise InvalidInput(f"At most {MAX_PAGE} posts at once.")
     target = workflow.parse_status(status)
+    _no_nul(reason, field="reason")
     problems: dict[int, str] = {}
     for post_id in dict.fromkeys(post_ids):
         post = session.get(Post, post_id)
@@ -503,14 +517,27 @@ class HonourEntry:
 _CREDITED = (Status.ACCEPTED.value, Status.PLANNED.value, Status.SHIPPED.value)
 
 
+def _was_ever_accepted(session: Session, *, post_id: int) -> bool:
+    query = select(StatusChange.id).where(
+        StatusChange.post_id == post_id, StatusChange.to_status.in_(_CREDITED)
+    )
+    return session.scalar(query.limit(1)) is not None
+
+
+def _credit_early_votes(session: Session, *, post: Post) -> None:
+    """Record every voter (merged duplicates included) as an early supporter, once per post."""
+    voters = voters_of(session, post=post) - {post.author_id}
+    session.add_all(VoteCredit(post_id=post.id, user_id=user_id) for user_id in sorted(voters))
+
+
 def contributions(
     session: Session, *, user_ids: Iterable[int] | None = None
 ) -> dict[int, Contribution]:
     """Credit per friend, from the status history (what happened, never undone)."""
     first_accepted = (
-        select(StatusChange.post_id, func.min(StatusChange.created_at).label("at"))
+        select(StatusChange.post_id)
         .where(StatusChange.to_status.in_(_CREDITED))
-        .group_by(StatusChange.post_id)
+        .distinct()
         .subquery()
     )
     shipped = (
@@ -529,13 +556,7 @@ def contributions(
         .join(shipped, shipped.c.post_id == Post.id)
         .group_by(Post.author_id)
     )
-    votes_q = (
-        select(Vote.user_id, func.count())
-        .join(first_accepted, first_accepted.c.post_id == Vote.post_id)
-        .join(Post, Post.id == Vote.post_id)
-        .where(Vote.created_at < first_accepted.c.at, Vote.user_id != Post.author_id)
-        .group_by(Vote.user_id)
-    )
+    votes_q = select(VoteCredit.user_id, func.count()).group_by(VoteCredit.user_id)
     wanted = set(user_ids) if user_ids is not None else None
     counts: dict[int, list[int]] = {}
     for column, query in enumerate((accepted_q, shipped_q, votes_q)):
@@ -563,10 +584,12 @@ def posts_by_author(session: Session, *, user: User, limit: int = 50) -> list[Po
 
 def search_titles(session: Session, *, text: str, limit: int = 20) -> list[Post]:
     """Plain substring search for the console's merge picker."""
+    _no_nul(text, field="search")
     pattern = f"%{text.strip()}%"
+    as_id = int(text) if text.isascii() and text.isdigit() and int(text) <= MAX_ID else -1
     query = (
         select(Post)
-        .where(or_(Post.title.ilike(pattern), Post.id == (int(text) if text.isdigit() else -1)))
+        .where(or_(Post.title.ilike(pattern), Post.id == as_id))
         .where(Post.status != Status.DUPLICATE.value)
         .limit(limit)
     )
