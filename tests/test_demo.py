@@ -102,9 +102,9 @@ def test_every_status_is_in_use_with_readable_reasons(world: World) -> None:
         assert (session.scalar(select(func.count()).select_from(StatusChange)) or 0) > 0
         assert (session.scalar(select(func.count()).select_from(Notification)) or 0) > 0
         zh_reasons = session.scalars(
-            select(StatusChange.reason).join(Post, Post.id == StatusChange.post_id).where(
-                Post.language == "zh", StatusChange.to_status == Status.ACCEPTED.value
-            )
+            select(StatusChange.reason)
+            .join(Post, Post.id == StatusChange.post_id)
+            .where(Post.language == "zh", StatusChange.to_status == Status.ACCEPTED.value)
         ).all()
         assert any(r and any("\u4e00" <= ch <= "\u9fff" for ch in r) for r in zh_reasons)
 

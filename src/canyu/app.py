@@ -21,20 +21,20 @@ from canyu.calls import api as calls_api
 from canyu.calls import pages as calls_pages
 from canyu.community import api as community_api
 from canyu.community import pages as community_pages
-from canyu.devices import api as devices_api
-from canyu.devices import pages as devices_pages
-from canyu.releases import api as releases_api
-from canyu.releases import pages as releases_pages
-from canyu.store import api as store_api
-from canyu.store import pages as store_pages
 from canyu.community.similar import SimilarPosts
 from canyu.community.similarity import embedding_model
 from canyu.config import Settings, get_settings
 from canyu.db import Database
+from canyu.devices import api as devices_api
+from canyu.devices import pages as devices_pages
 from canyu.errors import CanyuError
 from canyu.logs import RequestLogMiddleware
 from canyu.mail import Mailer, send_on_commit
 from canyu.ratelimit import RateLimiter
+from canyu.releases import api as releases_api
+from canyu.releases import pages as releases_pages
+from canyu.store import api as store_api
+from canyu.store import pages as store_pages
 from canyu.web import errors as web_errors
 
 log = logging.getLogger("canyu")

@@ -68,7 +68,7 @@ def render(
             user=user,
             locale=locale,
             csrf_token=token,
-                **context,
+            **context,
         )
     )
     response = HTMLResponse(html, status_code=status_code)
