@@ -27,6 +27,8 @@ POSTGRES_URL = os.environ.get(
     "CANYU_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 IN_CI = os.environ.get("CI", "").lower() == "true"
+# Periodic jobs (weekly train, pack rebuilds) would write in the background of tests.
+os.environ.setdefault("CANYU_JOBS_ENABLED", "false")
 PASSWORD = "correct horse battery"
 
 

@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from canyu import __version__
+from canyu import __version__, jobs
 from canyu.accounts import api as accounts_api
 from canyu.accounts import pages as accounts_pages
 from canyu.calls import api as calls_api
@@ -33,6 +33,7 @@ from canyu.mail import Mailer, send_on_commit
 from canyu.ratelimit import RateLimiter
 from canyu.releases import api as releases_api
 from canyu.releases import pages as releases_pages
+from canyu.releases import tuf_http
 from canyu.store import api as store_api
 from canyu.store import pages as store_pages
 from canyu.web import errors as web_errors
@@ -78,7 +79,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                 similar.catch_up(session)
 
         threading.Thread(target=warm, name="canyu-index-warmup", daemon=True).start()
+        scheduler = jobs.start(jobs.JobContext(database=database, settings=settings, app=_app))
         yield
+        if scheduler is not None:
+            scheduler.shutdown()
         mailer.close()
 
     app = FastAPI(
@@ -136,6 +140,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         store_api,
     ):
         app.include_router(domain_api.router)
+    app.include_router(tuf_http.router)
     for domain_pages in (
         accounts_pages,
         community_pages,
@@ -146,5 +151,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     ):
         app.include_router(domain_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    # Flash-sale purchases skip FastAPI's routing on the hot path (see store/api.py).
+    app.add_middleware(store_api.PurchaseFastLane)
     app.add_middleware(RequestLogMiddleware)
     return app

@@ -18,6 +18,8 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.table import Table
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from canyu import migrate
 from canyu.config import Settings, get_settings
@@ -168,6 +170,7 @@ def demo(
                 progress.update(tasks[stage], completed=done, total=total)
 
             summary = fill_demo_world(session, progress=report)
+            _add_service_demos(session)
         table = Table(title="demo logins")
         for column in ("email", "password", "role", "name"):
             table.add_column(column)
@@ -186,6 +189,18 @@ def demo(
     console.print(f"[bold]canyu is at http://{host}:{port}/[/bold]  (team console: /console)")
     if serve_it:
         _run(settings, host, port)
+
+
+def _add_service_demos(session: Session) -> None:
+    """The services on top of the feedback world: an upcoming flash sale and spam-call marks."""
+    from canyu.accounts.models import Role, User
+    from canyu.calls.demo import add_demo_calls
+    from canyu.store.demo import add_demo_sale
+
+    session.flush()
+    team = session.scalars(select(User).where(User.role == Role.TEAM.value).limit(1)).one()
+    add_demo_sale(session, team=team)
+    add_demo_calls(session)
 
 
 def _progress() -> Progress:

@@ -1,1 +1,153 @@
+"""Tables of the calls domain: numbers with their labels, friends' marks, label history (for
+pack deltas), reporter agreement, packs, one-time codes and appeals."""
+
 from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from canyu.accounts.models import User
+from canyu.db import Base, utcnow
+
+
+class Decision(StrEnum):
+    """A team decision on a number; without one the crowd decides."""
+
+    LABEL = "label"  # labelled with decision_category whatever the marks say
+    CLEAR = "clear"  # never labelled (a verified business): new evidence goes to review
+
+
+class AppealStatus(StrEnum):
+    PENDING = "pending"
+    UPHELD = "upheld"  # label removed, number protected
+    REJECTED = "rejected"  # label stays
+
+
+class Number(Base):
+    __tablename__ = "calls_numbers"
+    __table_args__ = (
+        Index("ix_calls_numbers_region_label", "region", "label"),
+        Index("ix_calls_numbers_bucket_label", "hash_bucket", "label"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    e164: Mapped[str] = mapped_column(String(16), unique=True)
+    region: Mapped[str] = mapped_column(String(3))
+    number_type: Mapped[str] = mapped_column(String(24))
+    # First 32 bits of SHA-256(e164): devices look up by prefix of the hash.
+    hash_bucket: Mapped[int] = mapped_column(BigInteger)
+    label: Mapped[str | None] = mapped_column(String(16), default=None)
+    score: Mapped[float] = mapped_column(Float, default=0.0)
+    marks_count: Mapped[int] = mapped_column(default=0)
+    labelled_at: Mapped[datetime | None] = mapped_column(default=None)
+    decision: Mapped[str | None] = mapped_column(String(8), default=None)
+    decision_category: Mapped[str | None] = mapped_column(String(16), default=None)
+    decided_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    # A protected number whose evidence reached the label score again: the team should look.
+    needs_review: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    needs_rescore: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CallMark(Base):
+    __tablename__ = "calls_marks"
+    __table_args__ = (UniqueConstraint("number_id", "user_id", name="uq_calls_marks_number_user"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number_id: Mapped[int] = mapped_column(ForeignKey("calls_numbers.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    category: Mapped[str] = mapped_column(String(16))
+    # Hashed network (IPv4 /24, IPv6 /48) the mark came from; None when unknown (imports).
+    network: Mapped[str | None] = mapped_column(String(32), default=None)
+    source: Mapped[str] = mapped_column(String(8), default="portal")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    number: Mapped[Number] = relationship(lazy="joined")
+
+
+class ReporterStats(Base):
+    """A friend's agreement with the crowd, recomputed by the periodic job."""
+
+    __tablename__ = "calls_reporter_stats"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    agreed: Mapped[int] = mapped_column(default=0)
+    disagreed: Mapped[int] = mapped_column(default=0)
+    unconfirmed: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LabelEvent(Base):
+    """A number's label changed (category, or None when removed): what pack deltas are made of."""
+
+    __tablename__ = "calls_label_events"
+    __table_args__ = (Index("ix_calls_label_events_region_at", "region", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number_id: Mapped[int] = mapped_column(ForeignKey("calls_numbers.id", ondelete="CASCADE"))
+    region: Mapped[str] = mapped_column(String(3))
+    category: Mapped[str | None] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PackRecord(Base):
+    __tablename__ = "calls_packs"
+    __table_args__ = (UniqueConstraint("region", "version", name="uq_calls_packs_region_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    region: Mapped[str] = mapped_column(String(3))
+    version: Mapped[int]
+    count: Mapped[int]
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    # The moment the labels were read (deltas are computed from it) and when it was published.
+    built_at: Mapped[datetime] = mapped_column(default=utcnow)
+    published: Mapped[bool] = mapped_column(Boolean, default=False)
+    published_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class OwnershipCode(Base):
+    """A one-time code sent to a number, proving the friend who asked controls it."""
+
+    __tablename__ = "calls_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number_id: Mapped[int] = mapped_column(ForeignKey("calls_numbers.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(96))  # "salt$sha256"
+    attempts: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    verified_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Appeal(Base):
+    __tablename__ = "calls_appeals"
+    __table_args__ = (Index("ix_calls_appeals_status_created", "status", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number_id: Mapped[int] = mapped_column(ForeignKey("calls_numbers.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_id: Mapped[int] = mapped_column(ForeignKey("calls_codes.id", ondelete="CASCADE"))
+    business_name: Mapped[str] = mapped_column(String(120))
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default=AppealStatus.PENDING.value)
+    label_at_appeal: Mapped[str | None] = mapped_column(String(16), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(default=None)
+    decided_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    number: Mapped[Number] = relationship(lazy="joined")
+    user: Mapped[User] = relationship(lazy="joined", foreign_keys=[user_id])

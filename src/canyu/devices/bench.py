@@ -1,0 +1,324 @@
+"""`canyu bench checkin`: check-in throughput and latency through HTTP with many registered
+devices, beside a bare ASGI endpoint served the same way (the floor).
+
+Both servers are `uvicorn` with one worker in their own process; the load comes from a third
+process (canyu.devices.loadgen) on 127.0.0.1, bounded in requests and seconds. The devices are
+bulk-loaded with SQLAlchemy Core inserts; a rollout at 10% is active, so every check-in really
+decides an offer (about one device in ten gets one).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import random
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import typer
+from sqlalchemy import func, insert, select
+
+from canyu import migrate
+from canyu.db import Database, utcnow
+
+PRODUCT = "canyu-1s"
+COUNTRIES = ("CN", "IN", "ID", "ES", "US", "MY", "PH", "SG")
+CHANNELS = ("stable", "stable", "stable", "beta", "developer")
+FLOOR_BODY = b'{"offer":null,"poll_seconds":3600}'
+
+
+async def floor_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """The floor: a bare ASGI endpoint that reads the request and answers a fixed check-in."""
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    more = True
+    while more:
+        message = await receive()
+        more = message.get("more_body", False)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(FLOOR_BODY)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": FLOOR_BODY})
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class _Uvicorn:
+    def __init__(self, app: str, env: dict[str, str]) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.app = app
+        self.env = env
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> _Uvicorn:
+        command = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            self.app,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--workers",
+            "1",
+            "--log-level",
+            "warning",
+            "--no-access-log",
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
+        ]
+        self.process = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
+            command, env={**os.environ, **self.env}, stdout=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.app} stopped while starting")
+            try:
+                httpx.post(f"{self.url}/api/v1/devices/checkin", timeout=1)
+                return self
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        raise RuntimeError(f"{self.app} did not start")
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+def _load(
+    url: str, tokens: Path, requests: int, duration: float, concurrency: int
+) -> dict[str, float]:
+    command = [
+        sys.executable,
+        "-m",
+        "canyu.devices.loadgen",
+        "--url",
+        url,
+        "--tokens",
+        str(tokens),
+        "--requests",
+        str(requests),
+        "--duration",
+        str(duration),
+        "--concurrency",
+        str(concurrency),
+    ]
+    done = subprocess.run(command, capture_output=True, check=True, timeout=duration + 120)  # noqa: S603
+    result: dict[str, float] = json.loads(done.stdout)
+    return result
+
+
+def bench_token(i: int) -> str:
+    """The i-th bench device's token: derived, so a loaded database can be measured again."""
+    from canyu.devices.service import TOKEN_PREFIX
+
+    digest = hashlib.sha256(f"canyu-bench-device-{i}".encode()).digest()
+    return TOKEN_PREFIX + base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def load_devices(database: Database, product_id: int, count: int, progress: Any) -> list[str]:
+    """Bulk-load ``count`` devices (SQLAlchemy Core, chunks of 20,000; the ones already there
+    are kept); return the tokens of up to 100,000 of them, at random, for the load generator."""
+    from canyu.devices.models import Device
+
+    with database.engine.connect() as connection:
+        have = int(connection.scalar(select(func.count(Device.id))) or 0)
+    now = utcnow()
+    chunk = 20_000
+    task = progress.add_task("loading devices", total=count, completed=min(have, count))
+    for start in range(have, count, chunk):
+        rows = [
+            {
+                "token_hash": hashlib.sha256(bench_token(i).encode()).hexdigest(),
+                "product_id": product_id,
+                "model": PRODUCT,
+                "hardware_hash": hashlib.sha256(f"bench-{i}".encode()).hexdigest(),
+                "country": COUNTRIES[i % len(COUNTRIES)],
+                "channel": CHANNELS[i % len(CHANNELS)],
+                "owner_id": None,
+                "current_version": "1.0.0",
+                "registered_at": now,
+                "last_seen_at": now,
+                "revoked_at": None,
+            }
+            for i in range(start, min(count, start + chunk))
+        ]
+        with database.engine.begin() as connection:
+            connection.execute(insert(Device), rows)
+        progress.update(task, completed=min(count, start + chunk))
+    picked = random.Random(1).sample(range(count), min(count, 100_000))
+    return [bench_token(i) for i in picked]
+
+
+def checkin(
+    devices: Annotated[
+        int, typer.Option(help="Registered devices.", min=1000, max=5_000_000)
+    ] = 1_000_000,
+    database_url: Annotated[
+        str | None, typer.Option("--database-url", help="Default: a fresh SQLite file.")
+    ] = None,
+    requests: Annotated[int, typer.Option(help="At most this many requests per run.")] = 60_000,
+    duration: Annotated[float, typer.Option(help="At most this many seconds per run.")] = 20.0,
+    concurrency: Annotated[int, typer.Option(help="Connections.", min=1, max=256)] = 16,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
+) -> None:
+    """Check-in throughput and p50/p99 latency (canyu.devices.edge fast path in front of the
+    whole app), beside a bare ASGI floor and the same check-in through FastAPI's router."""
+    from packaging.version import Version
+    from rich.console import Console
+
+    from canyu.accounts import service as accounts
+    from canyu.accounts.models import Role
+    from canyu.devices.cli import progress_bar
+    from canyu.releases import health, versions
+    from canyu.releases import service as releases
+    from canyu.releases.settings import ReleaseSettings
+    from canyu.releases.tuf_repo import init_keys
+
+    console = Console(stderr=True)
+    work = Path(tempfile.mkdtemp(prefix="canyu-bench-"))
+    url = database_url or f"sqlite:///{work / 'bench.db'}"
+    keys, root = work / "keys" / "online", work / "keys" / "root"
+    init_keys(keys, root_keys_dir=root)
+    settings = ReleaseSettings(tuf_dir=work / "tuf", keys_dir=keys, root_keys_dir=root)
+    migrate.upgrade(url)
+    database = Database(url)
+    try:
+        with database.session() as session:
+            team = accounts.create_user(
+                session,
+                email=f"bench-{secrets.token_hex(4)}@bench.example.com",
+                password=secrets.token_urlsafe(12),
+                display_name="bench",
+                role=Role.TEAM,
+            )
+            try:
+                product = releases.get_product(session, key=PRODUCT)
+            except Exception:
+                product = releases.create_product(session, actor=team, key=PRODUCT, name="canyu 1S")
+            product_id = product.id
+        with progress_bar() as bar:
+            sample = load_devices(database, product_id, devices, bar)
+        with database.session() as session:
+            latest = releases.latest_build(session, product_id=product_id, channel="stable")
+            version = str(versions.next_version(Version(latest.version) if latest else None))
+            build = releases.create_build(
+                session, actor=team, product_key=PRODUCT, channel="stable", version=version
+            )
+            releases.add_payload_bytes(
+                session,
+                actor=team,
+                build=build,
+                filename="update.zip",
+                content=b"x" * 4096,
+                declared_sha256=hashlib.sha256(b"x" * 4096).hexdigest(),
+                settings=settings,
+                spool_dir=work / "spool",
+            )
+            for live in releases.list_rollouts(session):
+                if live.status in ("active", "paused"):
+                    releases.halt(session, actor=team, rollout_id=live.id)
+            releases.start_rollout(
+                session,
+                actor=team,
+                build_id=build.id,
+                stages=(10, 100),
+                channels=["stable", "beta", "developer"],
+                thresholds=health.Thresholds(min_successes=10**6),
+            )
+    finally:
+        database.dispose()
+    tokens = work / "tokens.txt"
+    tokens.write_text("\n".join(sample))
+    env = {
+        "CANYU_DATABASE_URL": url,
+        "CANYU_SECRET_KEY": "bench",
+        "CANYU_RELEASE_TUF_DIR": str(settings.tuf_dir),
+        "CANYU_RELEASE_KEYS_DIR": str(keys),
+        "CANYU_RELEASE_ROOT_KEYS_DIR": str(root),
+        "CANYU_LOG_LEVEL": "WARNING",
+        "CANYU_JOBS_ENABLED": "false",
+        "CANYU_SIMILARITY_METHOD": "bm25",
+    }
+    results: dict[str, dict[str, float]] = {}
+    servers = (
+        ("floor", "canyu.devices.bench:floor_app"),
+        ("checkin", "canyu.devices.edge:app"),
+        ("app_route", "canyu.asgi:app"),
+    )
+    for name, app in servers:
+        console.print(f"serving {name} ({app}) ...")
+        with _Uvicorn(app, env) as server:
+            _load(f"{server.url}/api/v1/devices/checkin", tokens, 3000, 5, concurrency)  # warm up
+            results[name] = _load(
+                f"{server.url}/api/v1/devices/checkin", tokens, requests, duration, concurrency
+            )
+    shutil.rmtree(work, ignore_errors=True)
+    check, floor, route = results["checkin"], results["floor"], results["app_route"]
+    figures = {
+        "devices": devices,
+        "database": url.split(":", 1)[0],
+        "rps": round(check["rps"], 1),
+        "p50_ms": round(check["p50_ms"], 2),
+        "p99_ms": round(check["p99_ms"], 2),
+        "errors": int(check["errors"]),
+        "floor_rps": round(floor["rps"], 1),
+        "floor_p50_ms": round(floor["p50_ms"], 2),
+        "floor_p99_ms": round(floor["p99_ms"], 2),
+        "ratio": round(check["rps"] / floor["rps"], 3) if floor["rps"] else 0.0,
+        "app_route_rps": round(route["rps"], 1),
+        "app_route_p50_ms": round(route["p50_ms"], 2),
+        "app_route_p99_ms": round(route["p99_ms"], 2),
+        "concurrency": concurrency,
+        "requests": int(check["requests"]),
+    }
+    if as_json:
+        sys.stdout.write(json.dumps(figures) + "\n")
+        return
+    console.print(
+        f"check-in: {figures['rps']} req/s, p50 {figures['p50_ms']} ms, p99 {figures['p99_ms']} ms"
+        f" ({figures['errors']} errors) with {devices} devices on {figures['database']}\n"
+        f"floor:    {figures['floor_rps']} req/s, p50 {figures['floor_p50_ms']} ms, "
+        f"p99 {figures['floor_p99_ms']} ms\n"
+        f"ratio:    {figures['ratio']} (goal ≥ 0.5; p99 < 50 ms)\n"
+        f"(without the fast path, through FastAPI's router: {figures['app_route_rps']} req/s, "
+        f"p50 {figures['app_route_p50_ms']} ms, p99 {figures['app_route_p99_ms']} ms)"
+    )

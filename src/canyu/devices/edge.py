@@ -1,0 +1,355 @@
+"""The check-in fast path: an ASGI layer that answers ``POST /api/v1/devices/checkin`` before the
+request reaches FastAPI's router, and passes every other request on untouched.
+
+Why: a check-in is one indexed read and an in-memory decision (about 0.2 ms), but the full app
+stack (routing through every domain's routes, dependency solving, middlewares) costs several
+times that per request. Devices check in all the time, so the hot path skips it. The contract
+(request, response, errors) is exactly the documented route's in canyu.devices.api.
+
+Wire it around the app (``app = CheckinEdge(create_app())``) or serve ``canyu.devices.edge:app``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from fastapi import FastAPI
+from pydantic import ValidationError
+from sqlalchemy import update
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from canyu.db import Database, utcnow
+from canyu.devices.models import Device
+from canyu.devices.schemas import CheckinIn
+from canyu.devices.service import _TOKEN_RE, SEEN_EVERY, token_hash
+from canyu.errors import CanyuError, InvalidInput, Unauthorized
+from canyu.releases import offers as offers_mod
+from canyu.releases import versions
+from canyu.releases.offers import OfferBook, Rule
+from canyu.releases.runtime import runtime_for
+
+PATH = "/api/v1/devices/checkin"
+MAX_BODY = 4096
+_COLUMNS = (
+    "id",
+    "product_id",
+    "channel",
+    "country",
+    "model",
+    "hardware_hash",
+    "current_version",
+    "last_seen_at",
+    "revoked_at",
+)
+
+
+@dataclass(frozen=True)
+class _Row:
+    id: int
+    product_id: int
+    channel: str
+    country: str
+    model: str
+    hardware_hash: str
+    current_version: str | None
+    last_seen_at: datetime | None
+    revoked: bool
+
+
+Lookup = Callable[[Any, str], "_Row | None"]
+
+
+def make_sql(engine: Engine) -> str:
+    marker = {"qmark": "?", "format": "%s", "pyformat": "%s", "numeric": ":1"}.get(
+        engine.dialect.paramstyle, "?"
+    )
+    # Built from constants only (column names, the driver's placeholder); the value is bound.
+    return f"SELECT {', '.join(_COLUMNS)} FROM devices WHERE token_hash = {marker}"  # noqa: S608
+
+
+def _seen_processor(engine: Engine) -> Callable[[Any], Any] | None:
+    seen_type = Device.__table__.c.last_seen_at.type
+    processor: Callable[[Any], Any] | None = seen_type._cached_result_processor(
+        engine.dialect, None
+    )
+    return processor
+
+
+def _row(found: Any, to_datetime: Callable[[Any], Any] | None) -> _Row | None:
+    if found is None:
+        return None
+    seen = to_datetime(found[7]) if to_datetime else found[7]
+    return _Row(
+        found[0],
+        found[1],
+        found[2],
+        found[3],
+        found[4],
+        found[5],
+        found[6],
+        seen,
+        found[8] is not None,
+    )
+
+
+def make_lookup(engine: Engine) -> Lookup:
+    """The device lookup on a DB-API connection: one statement by the unique token-hash index,
+    without SQLAlchemy's per-call statement compilation and caching work."""
+    sql = make_sql(engine)
+    to_datetime = _seen_processor(engine)
+
+    def lookup(connection: Any, digest: str) -> _Row | None:
+        cursor = connection.cursor()
+        try:
+            cursor.execute(sql, (digest,))
+            found = cursor.fetchone()
+        finally:
+            cursor.close()
+        return _row(found, to_datetime)
+
+    return lookup
+
+
+def _error(exc: CanyuError) -> tuple[int, bytes]:
+    body = {"error": {"code": exc.code, "message": exc.message, "details": exc.details}}
+    return exc.status_code, json.dumps(body).encode()
+
+
+@dataclass(frozen=True)
+class _Held:
+    connection: Connection  # for reloading the offers (a Session binds to it)
+    raw: Any  # the pool's wrapper of the lookup's connection
+    dbapi: Any  # the lookup's DB-API connection, in autocommit
+    lookup: Lookup
+
+
+def _autocommit(dbapi: Any) -> None:
+    if hasattr(dbapi, "autocommit"):
+        dbapi.autocommit = True  # psycopg; sqlite3 on Python 3.12+
+    if hasattr(dbapi, "isolation_level") and not hasattr(dbapi, "info"):
+        dbapi.isolation_level = None  # sqlite3: no implicit transactions
+
+
+class _AsyncLookups:
+    """On PostgreSQL the lookup is a network round trip: a few autocommit connections of
+    psycopg's asyncio API let the event loop serve other requests while one waits."""
+
+    SIZE = 4
+
+    def __init__(self, engine: Engine) -> None:
+        url = engine.url.set(drivername="postgresql")
+        self.conninfo = url.render_as_string(hide_password=False)
+        self.sql = make_sql(engine)
+        self.to_datetime = _seen_processor(engine)
+        self.free: asyncio.Queue[Any] | None = None
+        self.opened = 0
+
+    async def _connection(self) -> Any:
+        import psycopg
+
+        if self.free is None:
+            self.free = asyncio.Queue()
+        if self.free.empty() and self.opened < self.SIZE:
+            self.opened += 1
+            try:
+                return await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True)
+            except Exception:
+                self.opened -= 1
+                raise
+        return await self.free.get()
+
+    async def find(self, digest: str) -> _Row | None:
+        connection = await self._connection()
+        assert self.free is not None
+        try:
+            cursor = await connection.execute(self.sql, (digest,), prepare=True)
+            found = await cursor.fetchone()
+        except Exception:
+            self.opened -= 1
+            await connection.close()
+            raise
+        self.free.put_nowait(connection)
+        return _row(found, self.to_datetime)
+
+
+class CheckinEdge:
+    def __init__(self, app: ASGIApp, fastapi_app: FastAPI | None = None) -> None:
+        self.app = app
+        # The FastAPI app whose state (database, settings, offers) the fast path shares.
+        if fastapi_app is None:
+            if not isinstance(app, FastAPI):
+                raise TypeError("give the FastAPI app whose state the fast path shares")
+            fastapi_app = app
+        self.fastapi_app: FastAPI = fastapi_app
+        self._held: dict[int, _Held] = {}
+        self._async: dict[int, _AsyncLookups] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        body = b""
+        more = True
+        while more:
+            message = await receive()
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > MAX_BODY:
+                break
+        authorization = b""
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                authorization = value
+        try:
+            status, payload = await self._check_in(body, authorization.decode("latin-1"))
+        except CanyuError as exc:
+            status, payload = _error(exc)
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(payload)).encode()),
+        ]
+        if status == 401:
+            headers.append((b"www-authenticate", b"Bearer"))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": payload})
+
+    def _async_lookups(self, database: Database) -> _AsyncLookups:
+        found = self._async.get(id(database.engine))
+        if found is None:
+            found = self._async[id(database.engine)] = _AsyncLookups(database.engine)
+        return found
+
+    def _offers(self, database: Database) -> OfferBook:
+        return runtime_for(self.fastapi_app).offers
+
+    def _held_connection(self, database: Database) -> _Held:
+        """Connections this fast path keeps for itself. It runs on the event loop's thread, one
+        request at a time, so it must never wait for the pool: a pool emptied by requests whose
+        threads need the loop to finish would wait for ever. The lookup's own connection is in
+        autocommit (each read sees the latest commits, no transaction to end); it is discarded,
+        never returned to the pool, when dropped."""
+        engine = database.engine
+        held = self._held.get(id(engine))
+        if held is None:
+            raw = engine.raw_connection()
+            dbapi = raw.dbapi_connection
+            if dbapi is None:  # pragma: no cover - a fresh pool connection always has one
+                raise RuntimeError("no DB-API connection")
+            _autocommit(dbapi)
+            held = self._held[id(engine)] = _Held(engine.connect(), raw, dbapi, make_lookup(engine))
+        return held
+
+    def _drop(self, database: Database) -> None:
+        held = self._held.pop(id(database.engine), None)
+        if held is not None:
+            held.connection.invalidate()
+            held.connection.close()
+            held.raw.invalidate()
+            held.raw.close()
+
+    def _find(self, database: Database, digest: str) -> _Row | None:
+        held = self._held_connection(database)
+        try:
+            return held.lookup(held.dbapi, digest)
+        except Exception:
+            self._drop(database)
+            raise
+
+    def _rules(self, database: Database, product_id: int) -> tuple[Rule, ...]:
+        connection = self._held_connection(database).connection
+
+        @contextmanager
+        def on_held() -> Iterator[Session]:
+            with Session(bind=connection) as session:
+                yield session
+            connection.rollback()
+
+        try:
+            return self._offers(database).rules_for(on_held, product_id)
+        except Exception:
+            self._drop(database)
+            raise
+
+    async def _check_in(self, body: bytes, authorization: str) -> tuple[int, bytes]:
+        if len(body) > MAX_BODY:
+            raise InvalidInput("The check-in body is too large.")
+        try:
+            version = CheckinIn.model_validate_json(body or b"{}").version
+        except ValidationError as exc:
+            raise InvalidInput(f"Invalid check-in: {exc.errors()[0]['msg']}") from None
+        scheme, _, raw = authorization.partition(" ")
+        raw = raw.strip() if scheme.lower() == "bearer" else ""
+        if not raw:
+            raise Unauthorized("Send the device token: 'Authorization: Bearer cyd_...'.")
+        if not _TOKEN_RE.fullmatch(raw):
+            raise Unauthorized(
+                "Malformed device token: expected 'cyd_' and 43 URL-safe characters."
+            )
+        state = self.fastapi_app.state
+        database: Database = state.database
+        runtime = runtime_for(self.fastapi_app)
+        current = versions.normalise(version) if version else None
+        digest = token_hash(raw)
+        if database.engine.dialect.name == "postgresql":
+            row = await self._async_lookups(database).find(digest)
+        else:
+            row = self._find(database, digest)
+        if row is None:
+            raise Unauthorized("Unknown device token; register the device again.")
+        if row.revoked:
+            raise Unauthorized("This device token was revoked; register the device again.")
+        current = current or row.current_version
+        now = utcnow()
+        stale = row.last_seen_at is None or now - row.last_seen_at > SEEN_EVERY
+        if current != row.current_version or stale:
+            with database.engine.begin() as writer:
+                writer.execute(
+                    update(Device)
+                    .where(Device.id == row.id)
+                    .values(current_version=current, last_seen_at=now)
+                )
+        rules = self._rules(database, row.product_id)
+        offer = offers_mod.choose(
+            rules,
+            channel=row.channel,
+            country=row.country,
+            model=row.model,
+            device_key=row.hardware_hash,
+            current_version=current,
+        )
+        poll = runtime.settings.poll_seconds
+        if offer is None:
+            return 200, b'{"offer":null,"poll_seconds":%d}' % poll
+        return 200, json.dumps(
+            {
+                "offer": {
+                    "target": offer.target.name,
+                    "version": offer.target.version,
+                    "length": offer.target.length,
+                    "sha256": offer.target.sha256,
+                    "rollout_id": offer.rollout_id,
+                    "rollback": offer.rollback,
+                },
+                "poll_seconds": poll,
+            },
+            separators=(",", ":"),
+        ).encode()
+
+
+def __getattr__(name: str) -> Any:
+    """``canyu.devices.edge:app``: the canyu app behind the fast path (built on first use)."""
+    if name == "app":
+        from canyu.asgi import app as canyu_app
+
+        edge = CheckinEdge(canyu_app)
+        globals()["app"] = edge
+        return edge
+    raise AttributeError(name)

@@ -1,0 +1,217 @@
+"""What a checking-in device is offered, decided from an in-memory copy of the live rollouts.
+
+A check-in must stay cheap at millions of devices, so it never scans devices or builds: the
+server keeps the few rollouts that can offer anything (active, paused, rolled back, and the
+newest completed one per product and channel) in memory, reloaded with one query when its copy
+is older than a short TTL or when this process changed a rollout. The decision per device is a
+hash (canyu.releases.cohort) and a few comparisons.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from functools import lru_cache
+
+from packaging.version import InvalidVersion, Version
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from canyu.releases import cohort
+from canyu.releases.models import Build, Rollout, RolloutStatus
+
+OFFERABLE = (
+    RolloutStatus.ACTIVE.value,
+    RolloutStatus.PAUSED.value,
+    RolloutStatus.ROLLED_BACK.value,
+    RolloutStatus.COMPLETED.value,
+)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A TUF target a device may install: the build it belongs to and how to check it."""
+
+    build_id: int
+    version: str
+    name: str
+    length: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Rule:
+    rollout_id: int
+    product_id: int
+    status: str
+    build_id: int
+    channel: str
+    version: str
+    parsed: Version
+    channels: frozenset[str]
+    countries: frozenset[str]  # empty: every country
+    models: frozenset[str]  # empty: every model
+    percent: float
+    target: Target | None
+    previous: Target | None
+
+    @property
+    def cohort_key(self) -> str:
+        return f"{self.channel}/{self.version}"
+
+    def covers(self, *, channel: str, country: str, model: str) -> bool:
+        return (
+            channel in self.channels
+            and (not self.countries or country in self.countries)
+            and (not self.models or model in self.models)
+        )
+
+
+@dataclass(frozen=True)
+class Offer:
+    target: Target
+    rollout_id: int
+    rollback: bool = False
+
+
+@lru_cache(maxsize=4096)
+def _parse(version: str) -> Version | None:
+    try:
+        return Version(version)
+    except InvalidVersion:
+        return None
+
+
+def choose(
+    rules: Iterable[Rule],
+    *,
+    channel: str,
+    country: str,
+    model: str,
+    device_key: str,
+    current_version: str | None,
+) -> Offer | None:
+    """The offer for one device: a roll back of the build it runs first, else the newest build
+    whose rollout has it in its cohort and that is newer than what it runs."""
+    current = _parse(current_version) if current_version else None
+    best: Rule | None = None
+    for rule in rules:
+        if not rule.covers(channel=channel, country=country, model=model):
+            continue
+        if rule.status == RolloutStatus.ROLLED_BACK:
+            if current is not None and current == rule.parsed and rule.previous is not None:
+                return Offer(rule.previous, rule.rollout_id, rollback=True)
+            continue
+        if rule.status == RolloutStatus.PAUSED or rule.target is None:
+            continue
+        if current is not None and rule.parsed <= current:
+            continue
+        if rule.status == RolloutStatus.ACTIVE and not cohort.in_cohort(
+            device_key, rule.cohort_key, rule.percent
+        ):
+            continue
+        if best is None or rule.parsed > best.parsed:
+            best = rule
+    if best is None or best.target is None:
+        return None
+    return Offer(best.target, best.rollout_id)
+
+
+def _target(build: Build | None) -> Target | None:
+    if build is None or not build.payloads:
+        return None
+    payload = build.payloads[0]
+    return Target(build.id, build.version, payload.target_name, payload.length, payload.sha256)
+
+
+def load_rules(session: Session) -> dict[int, tuple[Rule, ...]]:
+    """Every rule that can offer anything, by product id: one query (and its eager loads)."""
+    rollouts = session.scalars(
+        select(Rollout)
+        .where(Rollout.status.in_(OFFERABLE))
+        .options(
+            selectinload(Rollout.previous_build).selectinload(Build.payloads),
+        )
+        .order_by(Rollout.id)
+    ).all()
+    newest_completed: dict[tuple[int, str], Rollout] = {}
+    kept: list[Rollout] = []
+    for rollout in rollouts:
+        if rollout.status == RolloutStatus.COMPLETED:
+            key = (rollout.build.product_id, rollout.build.channel)
+            best = newest_completed.get(key)
+            if best is None or Version(rollout.build.version) > Version(best.build.version):
+                newest_completed[key] = rollout
+        else:
+            kept.append(rollout)
+    kept.extend(newest_completed.values())
+    by_product: dict[int, list[Rule]] = {}
+    for rollout in kept:
+        build = rollout.build
+        by_product.setdefault(build.product_id, []).append(
+            Rule(
+                rollout_id=rollout.id,
+                product_id=build.product_id,
+                status=rollout.status,
+                build_id=build.id,
+                channel=build.channel,
+                version=build.version,
+                parsed=Version(build.version),
+                channels=frozenset(rollout.channels),
+                countries=frozenset(rollout.countries),
+                models=frozenset(rollout.device_models),
+                percent=rollout.percent,
+                target=_target(build),
+                previous=_target(rollout.previous_build),
+            )
+        )
+    return {product: tuple(rules) for product, rules in by_product.items()}
+
+
+class OfferBook:
+    """The in-memory rules, per server process: reloaded after ``ttl`` seconds, or at once after
+    :meth:`invalidate` (called when this process changes a rollout)."""
+
+    def __init__(self, ttl: float = 2.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl = ttl
+        self._clock = clock
+        self._rules: dict[int, tuple[Rule, ...]] = {}
+        self._loaded_at = float("-inf")
+        self._lock = threading.Lock()
+        self.loads = 0
+
+    def invalidate(self) -> None:
+        self._loaded_at = float("-inf")
+
+    def rules(self, session: Session, product_id: int) -> tuple[Rule, ...]:
+        return self.rules_for(lambda: _Borrowed(session), product_id)
+
+    def rules_for(
+        self, sessions: Callable[[], AbstractContextManager[Session]], product_id: int
+    ) -> tuple[Rule, ...]:
+        """The rules for one product; ``sessions`` opens a session only when they are reloaded."""
+        if self._clock() - self._loaded_at > self.ttl:
+            with self._lock:
+                if self._clock() - self._loaded_at > self.ttl:
+                    started = self._clock()
+                    with sessions() as session:
+                        self._rules = load_rules(session)
+                    self._loaded_at = started
+                    self.loads += 1
+        return self._rules.get(product_id, ())
+
+
+class _Borrowed(AbstractContextManager[Session]):
+    """A caller's session, lent without closing it."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def __enter__(self) -> Session:
+        return self.session
+
+    def __exit__(self, *_exc: object) -> None:
+        return None
