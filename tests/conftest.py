@@ -21,6 +21,8 @@ from canyu.app import create_app
 from canyu.config import Settings
 from canyu.db import Base, Database
 
+pytest_plugins = ["browser"]
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 POSTGRES_URL = os.environ.get(

@@ -6,17 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from browser import ContextFactory, screenshot, sign_in
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from web.conftest import (  # noqa: F401  (fixtures)
-    ContextFactory,
-    browser,
-    live_server,
-    new_context,
-    playwright_instance,
-    screenshot,
-    sign_in,
-)
 
 from calls.conftest import FriendFactory
 from canyu.accounts.models import Role, User
@@ -62,8 +54,8 @@ def _world(app: FastAPI, friend: FriendFactory, auth: Auth) -> User:
 
 def test_calls_pages_in_both_languages(
     calls_app: FastAPI,
-    live_server: str,  # noqa: F811
-    new_context: ContextFactory,  # noqa: F811
+    live_server: str,
+    new_context: ContextFactory,
     friend: FriendFactory,
     auth: Auth,
     sender: LoggingSender,

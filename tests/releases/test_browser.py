@@ -3,16 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from browser import ContextFactory, screenshot, sign_in
 from playwright.sync_api import expect
-from web.conftest import (  # noqa: F401  (fixtures)
-    ContextFactory,
-    browser,
-    live_server,
-    new_context,
-    playwright_instance,
-    screenshot,
-    sign_in,
-)
 
 from canyu.db import Database
 
@@ -28,7 +20,7 @@ def test_pause_and_resume_from_the_rollout_page(
     shop: Shop,
     database: Database,
     make_user: UserMaker,
-    new_context: ContextFactory,  # noqa: F811
+    new_context: ContextFactory,
     locale: str,
 ) -> None:
     world = seed(shop, database, make_user, locale=locale)
@@ -64,7 +56,7 @@ def test_the_calendar_and_the_build_page(
     shop: Shop,
     database: Database,
     make_user: UserMaker,
-    new_context: ContextFactory,  # noqa: F811
+    new_context: ContextFactory,
 ) -> None:
     world = seed(shop, database, make_user)
     page = new_context("zh-CN").new_page()

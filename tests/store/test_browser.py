@@ -3,24 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from browser import ContextFactory, screenshot, sign_in
 from conftest import UserFactory
 from fastapi import FastAPI
 from playwright.sync_api import expect
-from web.conftest import (  # the pages' live server and browser fixtures
-    ContextFactory,
-    browser,
-    live_server,
-    new_context,
-    playwright_instance,
-    screenshot,
-    sign_in,
-)
 
 from canyu.store.ledger import SqlLedger
 
 from .conftest import Clock, SaleFactory
-
-__all__ = ["browser", "live_server", "new_context", "playwright_instance"]
 
 
 @pytest.mark.browser

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
+from browser import ContextFactory, screenshot, sign_in
 from conftest import UserFactory
 from playwright.sync_api import expect
 
@@ -17,8 +18,6 @@ from canyu.accounts.models import Role, User
 from canyu.community import service
 from canyu.community.models import Post
 from canyu.db import Database, utcnow
-
-from .conftest import ContextFactory, screenshot, sign_in
 
 pytestmark = pytest.mark.browser
 
