@@ -4,6 +4,7 @@ pause by themselves at their first stage, the good one completes. (The 100,000-d
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from canyu.client.simulate import BuildSpec, FleetRun, FleetSpec
@@ -28,7 +29,10 @@ def test_a_small_fleet_stops_the_bad_builds_by_themselves(tmp_path: Path) -> Non
         gates={"min_successes": 25, "min_sample": 12, "alpha": 0.001, "feedback_min_ratio": 2.0},
         until_installed=True,
     )
-    result = FleetRun(spec, workdir=tmp_path).run()
+    # Its own thread: the run calls asyncio.run(), which refuses a thread whose event loop some
+    # earlier test's library (Playwright's sync API) may have left running.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        result = pool.submit(FleetRun(spec, workdir=tmp_path).run).result()
     by_version = {o.spec.version: o for o in result.outcomes}
     baseline, installs, feedback, good = (
         by_version[v] for v in ("2.0.0", "2.0.1", "2.0.2", "2.0.3")
