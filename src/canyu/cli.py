@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import sys
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
@@ -170,7 +171,7 @@ def demo(
                 progress.update(tasks[stage], completed=done, total=total)
 
             summary = fill_demo_world(session, progress=report)
-            _add_service_demos(session)
+            _add_service_demos(session, progress=report)
         table = Table(title="demo logins")
         for column in ("email", "password", "role", "name"):
             table.add_column(column)
@@ -191,14 +192,22 @@ def demo(
         _run(settings, host, port)
 
 
-def _add_service_demos(session: Session) -> None:
-    """The services on top of the feedback world: an upcoming flash sale and spam-call marks."""
+def _add_service_demos(session: Session, *, progress: Callable[[str, int, int], None]) -> None:
+    """What plugs into the feedback world: signed builds with this week's in rollout (from the
+    planned posts), an upcoming flash sale and spam-call marks."""
     from canyu.accounts.models import Role, User
     from canyu.calls.demo import add_demo_calls
+    from canyu.releases.demo import add_demo_releases
     from canyu.store.demo import add_demo_sale
 
     session.flush()
-    team = session.scalars(select(User).where(User.role == Role.TEAM.value).limit(1)).one()
+    team = session.scalars(
+        select(User).where(User.role == Role.TEAM.value).order_by(User.id).limit(1)
+    ).one()
+    friends = session.scalars(
+        select(User).where(User.role == Role.FRIEND.value).order_by(User.id)
+    ).all()
+    add_demo_releases(session, team=team, friends=friends, progress=progress)
     add_demo_sale(session, team=team)
     add_demo_calls(session)
 

@@ -432,7 +432,11 @@ def test_roll_back_offers_the_previous_build_to_the_cohort(
 
 
 def test_the_friend_hears_their_fix_is_on_their_phone(
-    api: TestClient, shop: Shop, database: Database, make_user: UserMaker
+    api: TestClient,
+    shop: Shop,
+    database: Database,
+    make_user: UserMaker,
+    auth: Callable[[User], dict[str, str]],
 ) -> None:
     shop.product()
     friend, stranger = make_user(), make_user()
@@ -464,6 +468,15 @@ def test_the_friend_hears_their_fix_is_on_their_phone(
         "build": "2.0",
         "product": "canyu 1S",
     }
+    # The friend reads it in their notifications, in their own language.
+    with database.session() as s:
+        zh = s.get(User, friend.id)
+        assert zh is not None
+        zh.locale = "zh"
+    found = api.get("/api/v1/notifications", headers=auth(friend)).json()
+    installed = [n for n in found if n["kind"] == "installed"]
+    text = "已在版本 2.0 中修复——现在已经在你的手机上：“GPS drifts”。"
+    assert [n["text"] for n in installed] == [text]
 
 
 # --- cheap check-ins ---------------------------------------------------------------------------

@@ -4,5 +4,6 @@ from releases.fixtures import (  # noqa: F401  (fixtures)
     release_app,
     release_settings,
     runtime,
+    serve,
     shop,
 )

@@ -4,10 +4,14 @@ directory, a team member, a product, builds with payloads, and the runtime a ser
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -162,3 +166,30 @@ def shop(
     make_user: UserMaker,
 ) -> Shop:
     return Shop(database, release_settings, runtime, make_user(Role.TEAM))
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[[Path], tuple[str, list[str]]]]:
+    """Start a static HTTP server on a free 127.0.0.1 port; return its URL and request log."""
+    servers: list[ThreadingHTTPServer] = []
+
+    def start(directory: Path) -> tuple[str, list[str]]:
+        requests: list[str] = []
+
+        class Handler(SimpleHTTPRequestHandler):
+            def do_GET(self) -> None:
+                requests.append(self.path)
+                super().do_GET()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Handler, directory=str(directory)))
+        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_port}", requests
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()

@@ -3,12 +3,19 @@ posts shipped, and every product's TUF repository exportable for a static file s
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import random
+import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import select
 
 from canyu.accounts.models import Role, User
+from canyu.client.tuf_fetch import fetch_verified_target
 from canyu.community import service as community
 from canyu.db import Database
 from canyu.devices import service as devices
@@ -60,3 +67,37 @@ def test_the_demo_has_a_rollout_in_progress(
         )
         assert (out / "metadata" / "timestamp.json").is_file()
         assert any((out / "targets").rglob("*.ota.zip"))
+
+
+def test_canyu_demo_leaves_repositories_any_tuf_client_verifies_from_static_files(
+    tmp_path: Path, serve: Callable[[Path], tuple[str, list[str]]]
+) -> None:
+    """What a visitor does: `canyu demo`, then `canyu release export-tuf DIR`, then a plain static
+    file server; python-tuf's ngclient verifies every product's targets from there."""
+    canyu = Path(sys.executable).with_name("canyu")
+    env = {
+        **os.environ,
+        "CANYU_DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}",
+        "CANYU_JOBS_ENABLED": "false",
+    }
+    for command in (["demo", "--no-serve"], ["release", "export-tuf", str(tmp_path / "site")]):
+        done = subprocess.run(
+            [str(canyu), *command], cwd=tmp_path, env=env, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+    base_url, _requests = serve(tmp_path / "site")
+    products = sorted(p.name for p in (tmp_path / "site").iterdir())
+    assert len(products) == 5
+    for product in products:
+        metadata = tmp_path / "site" / product / "metadata"
+        targets = json.loads((metadata / "targets.json").read_text())["signed"]["targets"]
+        assert targets
+        for name, info in targets.items():
+            got = fetch_verified_target(
+                f"{base_url}/{product}/metadata/",
+                f"{base_url}/{product}/targets/",
+                name,
+                trusted_root=metadata / "1.root.json",
+                cache_dir=tmp_path / "device" / product,
+            )
+            assert hashlib.sha256(got.read_bytes()).hexdigest() == info["hashes"]["sha256"]

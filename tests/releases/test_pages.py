@@ -98,6 +98,35 @@ def test_only_the_team_sees_and_uses_the_buttons(
     assert "Cannot pause a rollout that is paused" in again.text
 
 
+def credits(page: str) -> str:
+    return " ".join(re.findall(r'<span class="credit">(.*?)</span>', page))
+
+
+def test_a_friend_opts_out_of_being_named_from_the_profile(
+    api: TestClient, world: ReleaseWorld
+) -> None:
+    build_url = f"/releases/builds/{world.build_id}"
+    sign_in(api, world.friend)
+    profile = api.get("/profile", headers=HTML)
+    assert 'name="named" value="true" checked' in profile.text
+    token = CSRF.search(profile.text)
+    assert token
+    # An unchecked box sends nothing: the friend is no longer named, but still counted.
+    saved = api.post("/profile/release-credit", data={"csrf_token": token.group(1)}, headers=HTML)
+    assert saved.status_code == 200
+    assert 'name="named" value="true" checked' not in saved.text
+    assert api.get("/api/v1/me/release-credit").json() == {"opted_out": True}
+    assert world.friend.display_name not in credits(api.get(build_url, headers=HTML).text)
+    api.post(
+        "/profile/release-credit",
+        data={"csrf_token": token.group(1), "named": "true"},
+        headers=HTML,
+    )
+    assert world.friend.display_name in credits(api.get(build_url, headers=HTML).text)
+    forged = api.post("/profile/release-credit", data={"named": "true"}, headers=HTML)
+    assert forged.status_code == 403
+
+
 def test_unknown_pages_are_404(api: TestClient) -> None:
     assert api.get("/releases/builds/999999", headers=HTML).status_code == 404
     assert api.get("/releases/rollouts/999999", headers=HTML).status_code == 404

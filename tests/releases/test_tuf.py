@@ -14,8 +14,6 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -97,33 +95,6 @@ class World:
 
     def signer(self, role: str) -> CryptoSigner:
         return load_signer(self.keys_dir / f"{role}.pem")
-
-
-@pytest.fixture
-def serve() -> Iterator[Callable[[Path], tuple[str, list[str]]]]:
-    """Start a static HTTP server on a free 127.0.0.1 port; return its URL and request log."""
-    servers: list[ThreadingHTTPServer] = []
-
-    def start(directory: Path) -> tuple[str, list[str]]:
-        requests: list[str] = []
-
-        class Handler(SimpleHTTPRequestHandler):
-            def do_GET(self) -> None:
-                requests.append(self.path)
-                super().do_GET()
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Handler, directory=str(directory)))
-        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-        servers.append(server)
-        return f"http://127.0.0.1:{server.server_port}", requests
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture

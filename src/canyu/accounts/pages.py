@@ -20,6 +20,7 @@ from canyu.community import service as community
 from canyu.deps import SESSION_COOKIE, DbSession, MaybeUser, check_csrf
 from canyu.errors import CanyuError
 from canyu.i18n import LOCALES, Gettext, gettext_for
+from canyu.releases import service as releases
 from canyu.web.templating import LOCALE_COOKIE, is_secure, render, request_locale
 
 router = APIRouter(include_in_schema=False)
@@ -301,6 +302,8 @@ def _profile_page(
         "saved": saved,
         "tokens": tokens,
         "posts": community.posts_by_author(session, user=user, limit=20),
+        # The profile is where a friend decides whether changelogs name them (canyu.releases).
+        "named_in_changelogs": not releases.credit_opted_out(session, user=user),
     }
     return _page(
         request, "profile.html", context, user=user, session=session, status_code=status_code

@@ -142,9 +142,7 @@ def _pick(rng: random.Random, weights: dict[str, float]) -> str:
 class Server:
     """`uvicorn canyu.asgi:app` in its own process, on a free local port."""
 
-    def __init__(
-        self, env: dict[str, str], workers: int = 1, app: str = "canyu.devices.edge:app"
-    ) -> None:
+    def __init__(self, env: dict[str, str], workers: int = 1, app: str = "canyu.asgi:app") -> None:
         self.app = app
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"

@@ -33,6 +33,11 @@ def describe(payload: dict[str, Any], _: Gettext) -> str:
         )
     elif event == "unmerged":
         text = _("“{title}” is no longer marked as a duplicate.").format(title=title)
+    elif event == "installed":
+        # Written by canyu.devices when the friend's own device installs the build with the fix.
+        text = _("Fixed in build {build} — it is on your phone now: “{title}”.").format(
+            build=payload.get("build", ""), title=title
+        )
     elif event == "comment":
         text = _("{name} commented on “{title}”.").format(name=payload.get("by", ""), title=title)
     else:

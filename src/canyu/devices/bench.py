@@ -281,8 +281,8 @@ def checkin(
     results: dict[str, dict[str, float]] = {}
     servers = (
         ("floor", "canyu.devices.bench:floor_app"),
-        ("checkin", "canyu.devices.edge:app"),
-        ("app_route", "canyu.asgi:app"),
+        ("checkin", "canyu.asgi:app"),
+        ("app_route", "canyu.asgi:fastapi_app"),
     )
     for name, app in servers:
         console.print(f"serving {name} ({app}) ...")

@@ -6,7 +6,7 @@ stack (routing through every domain's routes, dependency solving, middlewares) c
 times that per request. Devices check in all the time, so the hot path skips it. The contract
 (request, response, errors) is exactly the documented route's in canyu.devices.api.
 
-Wire it around the app (``app = CheckinEdge(create_app())``) or serve ``canyu.devices.edge:app``.
+canyu.asgi wraps the app in it (``app = CheckinEdge(create_app())``), so every server has it.
 """
 
 from __future__ import annotations
@@ -342,14 +342,3 @@ class CheckinEdge:
             },
             separators=(",", ":"),
         ).encode()
-
-
-def __getattr__(name: str) -> Any:
-    """``canyu.devices.edge:app``: the canyu app behind the fast path (built on first use)."""
-    if name == "app":
-        from canyu.asgi import app as canyu_app
-
-        edge = CheckinEdge(canyu_app)
-        globals()["app"] = edge
-        return edge
-    raise AttributeError(name)

@@ -182,3 +182,20 @@ def rollout_action(
 
         return RedirectResponse(f"{here}?error={quote(exc.message)}", status_code=303)
     return RedirectResponse(f"{here}?done={action}", status_code=303)
+
+
+@router.post("/profile/release-credit")
+def release_credit(
+    request: Request,
+    session: DbSession,
+    user: MaybeUser,
+    csrf_token: Annotated[str, Form()] = "",
+    named: Annotated[bool, Form()] = False,
+) -> Response:
+    """The profile's switch for being named in changelogs (the same rule as the API's
+    ``PUT /api/v1/me/release-credit``); an unchecked box is not sent, so absent means no."""
+    check_csrf(request, csrf_token)
+    if user is None:
+        return RedirectResponse("/signin?next=/profile", status_code=303)
+    service.set_credit_optout(session, user=user, opted_out=not named)
+    return RedirectResponse("/profile?saved=1", status_code=303)
