@@ -119,6 +119,7 @@ class ReplayConfig:
     pack_interval_minutes: float | None = None
     max_minutes: float = 30.0
     database_url: str | None = None
+    ratelimit_storage_url: str = "memory://"
     seed: int = 11
 
 
@@ -245,6 +246,7 @@ def replay(config: ReplayConfig, progress: Progress | None = None) -> dict[str, 
             "CANYU_RELEASE_KEYS_DIR": str(tmp / "keys" / "online"),
             "CANYU_RELEASE_ROOT_KEYS_DIR": str(tmp / "keys" / "root"),
             "CANYU_JOBS_ENABLED": "true",
+            "CANYU_RATELIMIT_STORAGE_URL": config.ratelimit_storage_url,
         }
     )
     if config.pack_interval_minutes:
@@ -402,6 +404,7 @@ def replay(config: ReplayConfig, progress: Progress | None = None) -> dict[str, 
         "concurrency": config.concurrency,
         "workers": config.workers,
         "backend": url.split(":", 1)[0],
+        "ratelimit_storage": config.ratelimit_storage_url.split(":", 1)[0],
         "pack_interval_minutes": interval,
         "packs_published": pack_count,
         "numbers_labelled": len(seen),

@@ -15,9 +15,9 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
-    TransferSpeedColumn,
 )
 from rich.table import Table
 
@@ -345,7 +345,19 @@ def bench_replay(
         float, typer.Option(help="Pack schedule in minutes (default: the settings').")
     ] = 0.0,
     max_minutes: Annotated[float, typer.Option(help="Stop sending after this long.")] = 30.0,
-    database_url: DatabaseUrl = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url", help="SQLAlchemy URL of an empty database; default: a new SQLite."
+        ),
+    ] = None,
+    ratelimit_storage_url: Annotated[
+        str,
+        typer.Option(
+            "--ratelimit-storage-url",
+            help="The server's rate-limit storage: memory:// or redis://.",
+        ),
+    ] = "memory://",
     json_output: JsonFlag = False,
 ) -> None:
     """Replay marks through the HTTP API on 127.0.0.1: throughput, and the time from the mark
@@ -364,21 +376,26 @@ def bench_replay(
         pack_interval_minutes=pack_interval or None,
         max_minutes=max_minutes,
         database_url=database_url,
+        ratelimit_storage_url=ratelimit_storage_url,
     )
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
-        TransferSpeedColumn(),
+        TextColumn("{task.fields[rate]}"),
         TimeElapsedColumn(),
         console=err,
     ) as progress:
-        tasks: dict[str, object] = {}
+        tasks: dict[str, TaskID] = {}
 
         def report(stage: str, done: int, total: int) -> None:
             if stage not in tasks:
-                tasks[stage] = progress.add_task(stage, total=total)
-            progress.update(tasks[stage], completed=done, total=total)  # type: ignore[arg-type]
+                tasks[stage] = progress.add_task(stage, total=total, rate="")
+            task = tasks[stage]
+            progress.update(task, completed=done, total=total)
+            speed = next(t.speed for t in progress.tasks if t.id == task)
+            if stage == "marks" and speed:
+                progress.update(task, rate=f"{speed:,.0f} marks/s")
 
         figures = replay(config, progress=report)
     if json_output:

@@ -18,11 +18,12 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
-from sqlalchemy import case, delete, func, select
+from sqlalchemy import Select, bindparam, case, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -192,10 +193,11 @@ def mark_number(
             created_at=when,
             updated_at=when,
         )
+        session.add(mark)
         try:
-            with session.begin_nested():
-                session.add(mark)
+            session.flush()
         except IntegrityError:
+            # The same friend's other request won; the caller's transaction is rolled back.
             raise Conflict("You marked this number at the same moment twice; try again.") from None
         row.marks_count += 1
     else:
@@ -203,7 +205,6 @@ def mark_number(
         mark.updated_at = when
         if network is not None:
             mark.network = network
-    session.flush()
     _after_marks_changed(session, row, settings, rescore_now=rescore_now)
     return MarkResult(mark, row, created)
 
@@ -255,29 +256,18 @@ def list_marks(
 # --- scoring ----------------------------------------------------------------------------------
 
 
-def device_owners(session: Session, user_ids: Iterable[int]) -> set[int]:
-    """Friends among ``user_ids`` with a registered (not revoked) device."""
-    ids = list(set(user_ids))
-    if not ids:
-        return set()
+@cache
+def _evidence_query() -> Select[*tuple[Any, ...]]:
+    """Every mark on some numbers with what its reporter's trust needs, in one statement built
+    once (the number ids are an expanding parameter)."""
     from canyu.devices.models import Device
 
-    owners: set[int] = set()
-    for start in range(0, len(ids), 500):
-        owners.update(
-            owner
-            for owner in session.scalars(
-                select(Device.owner_id)
-                .where(Device.owner_id.in_(ids[start : start + 500]), Device.revoked_at.is_(None))
-                .distinct()
-            )
-            if owner is not None
-        )
-    return owners
-
-
-def _evidence(session: Session, number_ids: Sequence[int]) -> dict[int, list[reputation.Mark]]:
-    rows = session.execute(
+    has_device = (
+        select(Device.id)
+        .where(Device.owner_id == CallMark.user_id, Device.revoked_at.is_(None))
+        .exists()
+    )
+    return (
         select(
             CallMark.number_id,
             CallMark.user_id,
@@ -285,24 +275,39 @@ def _evidence(session: Session, number_ids: Sequence[int]) -> dict[int, list[rep
             CallMark.created_at,
             CallMark.network,
             User.created_at,
+            has_device,
             ReporterStats.agreed,
             ReporterStats.disagreed,
             ReporterStats.unconfirmed,
         )
         .join(User, User.id == CallMark.user_id)
         .outerjoin(ReporterStats, ReporterStats.user_id == CallMark.user_id)
-        .where(CallMark.number_id.in_(number_ids))
-    ).all()
-    owners = device_owners(session, (r[1] for r in rows))
+        .where(CallMark.number_id.in_(bindparam("number_ids", expanding=True)))
+    )
+
+
+def _evidence(session: Session, number_ids: Sequence[int]) -> dict[int, list[reputation.Mark]]:
+    rows = session.execute(_evidence_query(), {"number_ids": list(number_ids)}).all()
     out: dict[int, list[reputation.Mark]] = defaultdict(list)
-    for number_id, user_id, category, at, network, created, agreed, disagreed, unconfirmed in rows:
+    for (
+        number_id,
+        user_id,
+        category,
+        at,
+        network,
+        created,
+        device,
+        agreed,
+        disagreed,
+        unconfirmed,
+    ) in rows:
         out[number_id].append(
             reputation.Mark(
                 reporter=user_id,
                 category=Category(category),
                 at=at.timestamp(),
                 account_age_days=(at - created).total_seconds() / reputation.DAY,
-                has_device=user_id in owners,
+                has_device=bool(device),
                 agreed=agreed or 0,
                 disagreed=disagreed or 0,
                 unconfirmed=unconfirmed or 0,
