@@ -130,6 +130,13 @@ class _Held:
     dbapi: Any  # the lookup's DB-API connection, in autocommit
     lookup: Lookup
 
+    @contextmanager
+    def sessions(self) -> Iterator[Session]:
+        """A session on the held connection, for the offers' (rare) reloads."""
+        with Session(bind=self.connection) as session:
+            yield session
+        self.connection.rollback()
+
 
 def _autocommit(dbapi: Any) -> None:
     if hasattr(dbapi, "autocommit"):
@@ -264,16 +271,10 @@ class CheckinEdge:
             raise
 
     def _rules(self, database: Database, product_id: int) -> tuple[Rule, ...]:
-        connection = self._held_connection(database).connection
-
-        @contextmanager
-        def on_held() -> Iterator[Session]:
-            with Session(bind=connection) as session:
-                yield session
-            connection.rollback()
-
         try:
-            return self._offers(database).rules_for(on_held, product_id)
+            return self._offers(database).rules_for(
+                self._held_connection(database).sessions, product_id
+            )
         except Exception:
             self._drop(database)
             raise
