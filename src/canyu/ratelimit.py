@@ -1,12 +1,12 @@
 """Rate limits on top of the `limits` library: in memory for one process, Redis for many.
 
 The strategy is limits' sliding window counter: two counters per key and window, weighted,
-instead of the moving window's list of every hit. Its memory storage sweeps every key about
-every 10 ms while hits flow; with 20,000 friends marking numbers the moving window's sweep took
-81 ms a time and held the GIL for 44% of the server's time (replaying marks: 138 marks/s), the
-counters' sweep takes 6 ms. With many thousands of active friends, or more than one worker
-process, set ``CANYU_RATELIMIT_STORAGE_URL=redis://...``: nothing is swept in-process and the
-limits hold across workers.
+instead of the moving window's list of every hit. limits' memory storage sweeps every key about
+every 10 ms while hits flow: at 20,000 friends marking numbers the moving window's sweep took
+81 ms a time, 44% of the server's GIL; the counters' sweep takes 6 ms (docs/benchmarks.md,
+spam calls). With many thousands of active friends, or more than one worker process, set
+``CANYU_RATELIMIT_STORAGE_URL=redis://...``: nothing is swept in-process and the limits hold
+across workers.
 """
 
 from __future__ import annotations

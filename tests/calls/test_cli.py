@@ -160,3 +160,34 @@ def test_bench_sms_reports_the_keys(tmp_path: Path) -> None:
     figures = json.loads(result.stdout)
     assert {"precision", "recall", "f1", "ham_fpr"} <= set(figures)
     assert figures["recall"] > 0.8
+
+
+def test_bench_calls_replay_publishes_every_tipped_number() -> None:
+    """A small replay through a real server: every mark accepted, every number the friends
+    tipped over the threshold ends up in a published pack, within the first pack run."""
+    result = runner.invoke(
+        app,
+        [
+            "bench",
+            "calls-replay",
+            "--marks",
+            "300",
+            "--friends",
+            "40",
+            "--concurrency",
+            "2",
+            "--pack-interval",
+            "0.05",
+            "--max-minutes",
+            "1",
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert figures["statuses"] == {"201": 300}
+    assert figures["extrapolated"] is False
+    assert figures["numbers_labelled"] == figures["spam_numbers"] == 10
+    assert figures["numbers_not_yet_published"] == 0
+    # The pack job first runs 30 s after the server starts, then every 3 s.
+    assert 0 < figures["tip_to_published_max_s"] < 60
