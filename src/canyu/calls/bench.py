@@ -12,6 +12,7 @@ import hashlib
 import os
 import random
 import secrets
+import shutil
 import socket
 import statistics
 import subprocess
@@ -388,6 +389,7 @@ def replay(config: ReplayConfig, progress: Progress | None = None) -> dict[str, 
                 unpublished += 1
         pack_count = len(packs_published)
     database.dispose()
+    shutil.rmtree(tmp, ignore_errors=True)  # the database, keys and packs of this run
     accepted = statuses.get(201, 0)
     throughput = accepted / send_seconds if send_seconds else 0.0
     out: dict[str, Any] = {
