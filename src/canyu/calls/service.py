@@ -172,7 +172,9 @@ def mark_number(
     rescore_now: bool = True,
 ) -> MarkResult:
     """Create or change ``user``'s mark on ``number``, then rescore the number (in the request
-    while it has few marks, else by the job)."""
+    while it has few marks, else by the job). A Conflict (the same friend marking the number
+    twice at once) leaves the transaction to be rolled back: callers that go on after an error
+    wrap each call in a savepoint."""
     chosen = parse_category(category)
     phone = parse_number(number, region or user.country or settings.default_region)
     if source not in SOURCES:
@@ -1105,18 +1107,21 @@ def import_marks(
             if user is None:
                 raise InvalidInput(f"unknown reporter {reporter!r}")
             network = (row.get("network") or "").strip()[:32] or None
-            mark_number(
-                session,
-                user=user,
-                number=row.get("number") or "",
-                category=row.get("category") or "",
-                region=(row.get("region") or "").strip() or None,
-                network=network,
-                source="import",
-                at=_parse_time(row.get("time") or ""),
-                settings=settings,
-                rescore_now=False,
-            )
+            # A savepoint per row: a refused row (a concurrent mark by the same friend) must
+            # not leave the rest of the batch in a failed transaction.
+            with session.begin_nested():
+                mark_number(
+                    session,
+                    user=user,
+                    number=row.get("number") or "",
+                    category=row.get("category") or "",
+                    region=(row.get("region") or "").strip() or None,
+                    network=network,
+                    source="import",
+                    at=_parse_time(row.get("time") or ""),
+                    settings=settings,
+                    rescore_now=False,
+                )
             report.marks += 1
         except CanyuError as exc:
             key = exc.message.split(":")[0][:80]
