@@ -3,15 +3,20 @@ through to the app."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from releases.fixtures import Shop
+from sqlalchemy import select
 
 from canyu.db import Database
+from canyu.devices import service as devices
 from canyu.devices.edge import CheckinEdge
+from canyu.devices.models import Device
 
 from .test_devices import bearer, fleet
 
@@ -63,3 +68,43 @@ def test_the_fast_path_records_a_new_build(
 
     with database.session() as s:
         assert devices.fleet(s) == [("canyu-1s", "stable", "1.5", 1)]
+
+
+def test_check_ins_arriving_together_each_get_their_own_answer(
+    edge: TestClient, release_app: FastAPI, shop: Shop, database: Database
+) -> None:
+    """On PostgreSQL concurrent check-ins share one lookup query; every device must still get
+    its own offer, and a revoked or unknown token its own 401, whatever it arrived with."""
+    shop.product()
+    tokens = fleet(database, 30)
+    shop.rollout(shop.build("2.0"), stages=(50, 100))
+    with database.session() as s:
+        first = s.scalars(select(Device.id).order_by(Device.id).limit(1)).one()
+        devices.revoke(s, device_id=first)
+    revoked, known = tokens[0], tokens[1:]
+    unknown = "cyd_" + "C" * 43
+    sequence = [*known, *known[:10], revoked, unknown]  # some devices twice at once
+    expected = {
+        token: edge.post("/api/v1/devices/checkin", json={}, headers=bearer(token)).json()
+        for token in known
+    }
+
+    async def all_at_once() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=CheckinEdge(release_app))
+        async with httpx.AsyncClient(transport=transport, base_url="http://edge") as client:
+            return await asyncio.gather(
+                *(
+                    client.post("/api/v1/devices/checkin", json={}, headers=bearer(token))
+                    for token in sequence
+                )
+            )
+
+    answers = list(zip(sequence, asyncio.run(all_at_once()), strict=True))
+    for token, answer in answers[:-2]:
+        assert answer.status_code == 200
+        assert answer.json() == expected[token]
+    (_, to_revoked), (_, to_unknown) = answers[-2:]
+    assert to_revoked.status_code == 401
+    assert "revoked" in to_revoked.json()["error"]["message"]
+    assert to_unknown.status_code == 401
+    assert "Unknown device token" in to_unknown.json()["error"]["message"]
