@@ -140,7 +140,8 @@ class _Held:
         self.connection.rollback()
 
 
-def _autocommit(dbapi: Any) -> None:
+def _prepare_for_lookups(dbapi: Any) -> None:
+    """The held lookup connection: autocommit, and on SQLite reads through a memory map."""
     if hasattr(dbapi, "autocommit"):
         dbapi.autocommit = True  # psycopg; sqlite3 on Python 3.12+
     if hasattr(dbapi, "isolation_level") and not hasattr(dbapi, "info"):
@@ -173,13 +174,18 @@ class _AsyncLookups:
         self.waiting: dict[str, list[asyncio.Future[_Row | None]]] = {}
         self.idle: list[Any] = []
         self.in_flight = 0
+        # The loop keeps only weak references to tasks: a flush nobody holds could vanish.
+        self.flushes: set[asyncio.Task[None]] = set()
 
     async def find(self, digest: str) -> _Row | None:
-        future: asyncio.Future[_Row | None] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[_Row | None] = loop.create_future()
         self.waiting.setdefault(digest, []).append(future)
         if self.in_flight < self.SIZE:
             self.in_flight += 1
-            asyncio.get_running_loop().create_task(self._flush())
+            flush = loop.create_task(self._flush())
+            self.flushes.add(flush)
+            flush.add_done_callback(self.flushes.discard)
         return await future
 
     async def _flush(self) -> None:
@@ -282,7 +288,7 @@ class CheckinEdge:
             dbapi = raw.dbapi_connection
             if dbapi is None:  # pragma: no cover - a fresh pool connection always has one
                 raise RuntimeError("no DB-API connection")
-            _autocommit(dbapi)
+            _prepare_for_lookups(dbapi)
             held = self._held[id(engine)] = _Held(engine.connect(), raw, dbapi, make_lookup(engine))
         return held
 
