@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from releases.fixtures import Shop, UserMaker
 from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
 from canyu.accounts.models import User
 from canyu.community import service as community
@@ -23,6 +25,7 @@ from canyu.devices.models import Device
 from canyu.releases import cohort, health
 from canyu.releases import service as releases
 from canyu.releases.models import Build, Rollout
+from canyu.releases.offers import OfferBook
 
 Auth = Callable[[User], dict[str, str]]
 GATES = health.Thresholds(min_successes=5, min_sample=10, alpha=0.01)
@@ -201,6 +204,37 @@ def test_offers_follow_the_cohort_and_grow_with_the_stages(
     assert checkin(api, next(iter(offered_at_10)), "3.0") is None
 
 
+def test_a_rollout_paused_during_a_reload_of_the_offers_is_not_offered(
+    shop: Shop, database: Database
+) -> None:
+    """A report reloads the rules while the gates pause the rollout in another thread: the
+    reload read the rollout still active, so it must not be kept as fresh for the TTL."""
+    product = shop.product()
+    rollout = shop.rollout(shop.build("2.0"), stages=(100,))
+    book = OfferBook(ttl=300.0)
+
+    @contextmanager
+    def paused_meanwhile() -> Iterator[Session]:
+        with database.session() as session:
+            yield session  # the rules are read here, before the pause below commits
+        with database.session() as other:
+            releases.pause(other, actor=shop.team, rollout_id=rollout.id, runtime=None)
+        book.invalidate()  # what the pausing session's commit hook does
+
+    @contextmanager
+    def plain() -> Iterator[Session]:
+        with database.session() as session:
+            yield session
+
+    (stale,) = book.rules_for(paused_meanwhile, product.id)
+    assert stale.status == "active"
+    (fresh,) = book.rules_for(plain, product.id)
+    assert fresh.status == "paused"
+    assert book.loads == 2
+    book.rules_for(plain, product.id)
+    assert book.loads == 2  # and a reload nobody overtook is kept
+
+
 def test_rollouts_reach_only_their_countries_channels_and_models(
     api: TestClient, shop: Shop, database: Database
 ) -> None:
@@ -372,7 +406,7 @@ def test_a_feedback_spike_against_the_previous_build_pauses(
         install(api, token, "2.1")
     _post_about(database, friend, "2.1", 12)  # 12 posts on ~30 installs
     decision = shop.evaluate(rollout, now=LATER)
-    assert decision.action == health.Action.PAUSE
+    assert decision.action == health.Action.PAUSE, decision
     after = status_of(shop, rollout)
     assert after.status == "paused"
     assert after.reason is not None

@@ -180,10 +180,14 @@ class OfferBook:
         self._clock = clock
         self._rules: dict[int, tuple[Rule, ...]] = {}
         self._loaded_at = float("-inf")
+        # Bumped by every invalidation: a reload that an invalidation overtook may have read
+        # the rollouts before that change committed, so it must not count as fresh.
+        self._generation = 0
         self._lock = threading.Lock()
         self.loads = 0
 
     def invalidate(self) -> None:
+        self._generation += 1
         self._loaded_at = float("-inf")
 
     def rules(self, session: Session, product_id: int) -> tuple[Rule, ...]:
@@ -196,10 +200,11 @@ class OfferBook:
         if self._clock() - self._loaded_at > self.ttl:
             with self._lock:
                 if self._clock() - self._loaded_at > self.ttl:
-                    started = self._clock()
+                    started, generation = self._clock(), self._generation
                     with sessions() as session:
                         self._rules = load_rules(session)
-                    self._loaded_at = started
+                    if generation == self._generation:
+                        self._loaded_at = started
                     self.loads += 1
         return self._rules.get(product_id, ())
 
