@@ -627,10 +627,16 @@ class FleetRun:
             if (len(offered), outcome.installed, outcome.failed) == seen_before and (
                 status["stage_index"] == before["stage_index"]
             ):
-                # Nothing moved in a whole round: the gates hold (too few devices to judge).
+                # Nothing moved in a whole round: ask the gates now. They may not have looked at
+                # the last reports yet (a busy server's periodic run is late): follow what they
+                # decide; if they still hold, there are too few devices to judge.
                 gate = await client.post(f"/api/v1/rollouts/{rollout_id}/evaluate", headers=team)
                 gate.raise_for_status()
-                status = {**status, "reason": f"holding: {gate.json()['reason']}"}
+                decision = gate.json()
+                status = decision["rollout"]
+                if decision["action"] != "hold":
+                    continue
+                status = {**status, "reason": f"holding: {decision['reason']}"}
                 break
         outcome.status = status.get("status", "?")
         outcome.percent = float(status.get("percent", 0.0))
