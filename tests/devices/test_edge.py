@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from datetime import timedelta
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from releases.fixtures import Shop
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from canyu.db import Database
+from canyu.db import Database, utcnow
 from canyu.devices import service as devices
 from canyu.devices.edge import CheckinEdge
 from canyu.devices.models import Device
@@ -108,3 +109,67 @@ def test_check_ins_arriving_together_each_get_their_own_answer(
     assert "revoked" in to_revoked.json()["error"]["message"]
     assert to_unknown.status_code == 401
     assert "Unknown device token" in to_unknown.json()["error"]["message"]
+
+
+def test_a_check_in_sees_every_commit_made_before_it_arrived(
+    release_app: FastAPI, shop: Shop, database: Database
+) -> None:
+    """On SQLite the lookups of one turn of the event loop share a read transaction; a check-in
+    arriving after a revocation or a registration committed must still see it."""
+    shop.product()
+    (token,) = fleet(database, 1)
+
+    async def in_one_server() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=CheckinEdge(release_app))
+        async with httpx.AsyncClient(transport=transport, base_url="http://edge") as client:
+            before = await client.post("/api/v1/devices/checkin", json={}, headers=bearer(token))
+            with database.session() as s:
+                devices.revoke(s, device_id=s.scalars(select(Device.id)).one())
+            after = await client.post("/api/v1/devices/checkin", json={}, headers=bearer(token))
+            (fresh,) = fleet(database, 1, prefix="new")
+            first = await client.post("/api/v1/devices/checkin", json={}, headers=bearer(fresh))
+            # Another process revokes it (a commit this one does not see), and the next
+            # check-in reaches the server after that, in a later turn of its loop.
+            revoke_elsewhere(database, fresh)
+            await asyncio.sleep(0)
+            later = await client.post("/api/v1/devices/checkin", json={}, headers=bearer(fresh))
+            return [before, after, first, later]
+
+    before, after, first, later = asyncio.run(in_one_server())
+    assert before.status_code == 200
+    assert after.status_code == 401
+    assert "revoked" in after.json()["error"]["message"]
+    assert first.status_code == 200
+    assert later.status_code == 401
+
+
+def revoke_elsewhere(database: Database, token: str) -> None:
+    """Revoke on a bare DB-API connection, outside SQLAlchemy's events: like another process."""
+    marker = "?" if database.engine.dialect.name == "sqlite" else "%s"
+    raw = database.engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        cursor.execute(
+            f"UPDATE devices SET revoked_at = registered_at WHERE token_hash = {marker}",  # noqa: S608
+            (devices.token_hash(token),),
+        )
+        raw.commit()
+    finally:
+        raw.close()
+
+
+def test_a_check_in_records_a_sighting_once_an_hour(
+    edge: TestClient, shop: Shop, database: Database
+) -> None:
+    shop.product()
+    (token,) = fleet(database, 1)
+    long_ago = utcnow() - timedelta(hours=2)
+    just_now = utcnow() - timedelta(minutes=5)
+    for last_seen, recorded in ((long_ago, True), (just_now, False)):
+        with database.session() as s:
+            s.execute(update(Device).values(last_seen_at=last_seen))
+        assert edge.post("/api/v1/devices/checkin", json={}, headers=bearer(token)).is_success
+        with database.session() as s:
+            seen = s.scalars(select(Device.last_seen_at)).one()
+        assert (seen > utcnow() - timedelta(minutes=1)) is recorded
+        assert recorded or seen == last_seen

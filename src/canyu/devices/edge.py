@@ -14,15 +14,14 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from fastapi import FastAPI
 from pydantic import ValidationError
-from sqlalchemy import update
+from sqlalchemy import event, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -40,21 +39,15 @@ from canyu.releases.runtime import runtime_for
 PATH = "/api/v1/devices/checkin"
 MAX_BODY = 4096
 SQLITE_MMAP_BYTES = 1 << 30
-_COLUMNS = (
-    "id",
-    "product_id",
-    "channel",
-    "country",
-    "model",
-    "hardware_hash",
-    "current_version",
-    "last_seen_at",
-    "revoked_at",
+# The device's columns, then two answered by the database: whether ``last_seen_at`` is older
+# than the bound given (so no datetime is parsed per check-in), and whether it is revoked.
+_SELECTED = (
+    "id, product_id, channel, country, model, hardware_hash, current_version,"
+    " last_seen_at < {marker}, revoked_at IS NOT NULL"
 )
 
 
-@dataclass(frozen=True)
-class _Row:
+class _Row(NamedTuple):
     id: int
     product_id: int
     channel: str
@@ -62,60 +55,57 @@ class _Row:
     model: str
     hardware_hash: str
     current_version: str | None
-    last_seen_at: datetime | None
+    stale: bool  # last seen more than SEEN_EVERY ago: the check-in records it
     revoked: bool
 
 
 Lookup = Callable[[Any, str], "_Row | None"]
 
 
-def make_sql(engine: Engine) -> str:
-    marker = {"qmark": "?", "format": "%s", "pyformat": "%s", "numeric": ":1"}.get(
+def _marker(engine: Engine) -> str:
+    return {"qmark": "?", "format": "%s", "pyformat": "%s", "numeric": ":1"}.get(
         engine.dialect.paramstyle, "?"
     )
-    # Built from constants only (column names, the driver's placeholder); the value is bound.
-    return f"SELECT {', '.join(_COLUMNS)} FROM devices WHERE token_hash = {marker}"  # noqa: S608
 
 
-def _seen_processor(engine: Engine) -> Callable[[Any], Any] | None:
-    seen_type = Device.__table__.c.last_seen_at.type
-    processor: Callable[[Any], Any] | None = seen_type._cached_result_processor(
-        engine.dialect, None
-    )
-    return processor
+class _SeenBound:
+    """The ``last_seen_at`` below which a row is stale, in the form the driver binds (on SQLite
+    the stored text, which compares in time order). Recomputed once a second: SEEN_EVERY is an
+    hour, and a row's last sighting is recorded at most a second late."""
 
+    def __init__(self, engine: Engine) -> None:
+        seen_type = Device.__table__.c.last_seen_at.type
+        self.to_driver: Callable[[Any], Any] | None = seen_type._cached_bind_processor(
+            engine.dialect
+        )
+        self.second = -1
+        self.value: Any = None
 
-def _row(found: Any, to_datetime: Callable[[Any], Any] | None) -> _Row | None:
-    if found is None:
-        return None
-    seen = to_datetime(found[7]) if to_datetime else found[7]
-    return _Row(
-        found[0],
-        found[1],
-        found[2],
-        found[3],
-        found[4],
-        found[5],
-        found[6],
-        seen,
-        found[8] is not None,
-    )
+    def __call__(self) -> Any:
+        second = int(time.time())
+        if second != self.second:
+            bound = utcnow() - SEEN_EVERY
+            self.value = self.to_driver(bound) if self.to_driver else bound
+            self.second = second
+        return self.value
 
 
 def make_lookup(engine: Engine) -> Lookup:
     """The device lookup on a DB-API connection: one statement by the unique token-hash index,
     without SQLAlchemy's per-call statement compilation and caching work."""
-    sql = make_sql(engine)
-    to_datetime = _seen_processor(engine)
+    marker = _marker(engine)
+    # Built from constants only (column names, the driver's placeholder); the values are bound.
+    sql = f"SELECT {_SELECTED.format(marker=marker)} FROM devices WHERE token_hash = {marker}"  # noqa: S608
+    seen_bound = _SeenBound(engine)
 
     def lookup(connection: Any, digest: str) -> _Row | None:
         cursor = connection.cursor()
         try:
-            cursor.execute(sql, (digest,))
+            cursor.execute(sql, (seen_bound(), digest))
             found = cursor.fetchone()
         finally:
             cursor.close()
-        return _row(found, to_datetime)
+        return None if found is None else _Row._make(found)
 
     return lookup
 
@@ -125,12 +115,60 @@ def _error(exc: CanyuError) -> tuple[int, bytes]:
     return exc.status_code, json.dumps(body).encode()
 
 
-@dataclass(frozen=True)
+_commits_in_process = 0
+
+
+@event.listens_for(Engine, "commit")
+def _count_commit(_connection: Connection) -> None:
+    """Every transaction committed in this process, through any engine (see _Held.find)."""
+    global _commits_in_process
+    _commits_in_process += 1
+
+
 class _Held:
-    connection: Connection  # for reloading the offers (a Session binds to it)
-    raw: Any  # the pool's wrapper of the lookup's connection
-    dbapi: Any  # the lookup's DB-API connection, in autocommit
-    lookup: Lookup
+    """Connections the fast path keeps for itself (see CheckinEdge._held_connection)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.raw = engine.raw_connection()  # the pool's wrapper of the lookup's connection
+        dbapi = self.raw.dbapi_connection
+        if dbapi is None:  # pragma: no cover - a fresh pool connection always has one
+            raise RuntimeError("no DB-API connection")
+        _prepare_for_lookups(dbapi)
+        self.dbapi: Any = dbapi
+        self.lookup = make_lookup(engine)
+        self.connection: Connection = engine.connect()  # for reloading the offers
+        self.reading_on: asyncio.AbstractEventLoop | None = None
+        self.read_after = 0  # the process's commit count when the read transaction began
+
+    def find(self, digest: str) -> _Row | None:
+        """The device with this token hash, read in a read transaction shared with the other
+        lookups of this turn of the event loop.
+
+        On SQLite every read transaction takes and drops file locks (four system calls), which
+        cost more than the lookup itself. Sharing one stays exact: a check-in still sees every
+        commit made before it arrived (a registration, a revocation), because the transaction
+        ends at the turn's end, before the loop reads any request that arrives later, and at
+        once when this process commits anything, for callers that hand requests to the app
+        directly within one turn."""
+        loop = asyncio.get_running_loop()
+        if self.reading_on is not loop or self.read_after != _commits_in_process:
+            self.end_reading()
+            self.dbapi.execute("BEGIN")
+            self.reading_on, self.read_after = loop, _commits_in_process
+            loop.call_soon(self.end_reading)
+        return self.lookup(self.dbapi, digest)
+
+    def end_reading(self) -> None:
+        if self.reading_on is not None:
+            self.reading_on = None
+            self.dbapi.execute("COMMIT")
+
+    def close(self) -> None:
+        self.reading_on = None
+        self.connection.invalidate()
+        self.connection.close()
+        self.raw.invalidate()
+        self.raw.close()
 
     @contextmanager
     def sessions(self) -> Iterator[Session]:
@@ -167,10 +205,10 @@ class _AsyncLookups:
         self.conninfo = url.render_as_string(hide_password=False)
         # Built from constants only (column names); the tokens are bound as one array.
         self.sql = (
-            f"SELECT token_hash, {', '.join(_COLUMNS)} FROM devices"  # noqa: S608
+            f"SELECT token_hash, {_SELECTED.format(marker='%s')} FROM devices"  # noqa: S608
             " WHERE token_hash = ANY(%s)"
         )
-        self.to_datetime = _seen_processor(engine)
+        self.seen_bound = _SeenBound(engine)
         self.waiting: dict[str, list[asyncio.Future[_Row | None]]] = {}
         self.idle: list[Any] = []
         self.in_flight = 0
@@ -216,13 +254,13 @@ class _AsyncLookups:
         if connection is None:
             connection = await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True)
         try:
-            cursor = await connection.execute(self.sql, (digests,), prepare=True)
+            cursor = await connection.execute(self.sql, (self.seen_bound(), digests), prepare=True)
             found = await cursor.fetchall()
         except Exception:
             await connection.close()
             raise
         self.idle.append(connection)
-        return {row[0]: _row(row[1:], self.to_datetime) for row in found}
+        return {row[0]: _Row._make(row[1:]) for row in found}
 
 
 class CheckinEdge:
@@ -279,31 +317,22 @@ class CheckinEdge:
         """Connections this fast path keeps for itself. It runs on the event loop's thread, one
         request at a time, so it must never wait for the pool: a pool emptied by requests whose
         threads need the loop to finish would wait for ever. The lookup's own connection is in
-        autocommit (each read sees the latest commits, no transaction to end); it is discarded,
+        autocommit, its reads grouped per turn of the loop (_Held.find); it is discarded,
         never returned to the pool, when dropped."""
-        engine = database.engine
-        held = self._held.get(id(engine))
+        held = self._held.get(id(database.engine))
         if held is None:
-            raw = engine.raw_connection()
-            dbapi = raw.dbapi_connection
-            if dbapi is None:  # pragma: no cover - a fresh pool connection always has one
-                raise RuntimeError("no DB-API connection")
-            _prepare_for_lookups(dbapi)
-            held = self._held[id(engine)] = _Held(engine.connect(), raw, dbapi, make_lookup(engine))
+            held = self._held[id(database.engine)] = _Held(database.engine)
         return held
 
     def _drop(self, database: Database) -> None:
         held = self._held.pop(id(database.engine), None)
         if held is not None:
-            held.connection.invalidate()
-            held.connection.close()
-            held.raw.invalidate()
-            held.raw.close()
+            held.close()
 
     def _find(self, database: Database, digest: str) -> _Row | None:
         held = self._held_connection(database)
         try:
-            return held.lookup(held.dbapi, digest)
+            return held.find(digest)
         except Exception:
             self._drop(database)
             raise
@@ -346,14 +375,12 @@ class CheckinEdge:
         if row.revoked:
             raise Unauthorized("This device token was revoked; register the device again.")
         current = current or row.current_version
-        now = utcnow()
-        stale = row.last_seen_at is None or now - row.last_seen_at > SEEN_EVERY
-        if current != row.current_version or stale:
+        if current != row.current_version or row.stale:
             with database.engine.begin() as writer:
                 writer.execute(
                     update(Device)
                     .where(Device.id == row.id)
-                    .values(current_version=current, last_seen_at=now)
+                    .values(current_version=current, last_seen_at=utcnow())
                 )
         rules = self._rules(database, row.product_id)
         offer = offers_mod.choose(
