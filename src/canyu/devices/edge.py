@@ -17,6 +17,8 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 from fastapi import FastAPI
@@ -33,8 +35,9 @@ from canyu.devices.service import _TOKEN_RE, SEEN_EVERY, token_hash
 from canyu.errors import CanyuError, InvalidInput, Unauthorized
 from canyu.releases import offers as offers_mod
 from canyu.releases import versions
-from canyu.releases.offers import OfferBook, Rule
+from canyu.releases.offers import Offer, Rule
 from canyu.releases.runtime import runtime_for
+from canyu.releases.service import Runtime
 
 PATH = "/api/v1/devices/checkin"
 MAX_BODY = 4096
@@ -263,6 +266,17 @@ class _AsyncLookups:
         return {row[0]: _Row._make(row[1:]) for row in found}
 
 
+@dataclass
+class _Serving:
+    """What every check-in reads, resolved at the first one: the app's database and release
+    runtime do not change while it serves."""
+
+    database: Database
+    runtime: Runtime
+    postgresql: bool
+    no_offer: bytes  # the answer of most check-ins, encoded once
+
+
 class CheckinEdge:
     def __init__(self, app: ASGIApp, fastapi_app: FastAPI | None = None) -> None:
         self.app = app
@@ -272,21 +286,19 @@ class CheckinEdge:
                 raise TypeError("give the FastAPI app whose state the fast path shares")
             fastapi_app = app
         self.fastapi_app: FastAPI = fastapi_app
-        self._held: dict[int, _Held] = {}
-        self._async: dict[int, _AsyncLookups] = {}
+        self._serving: _Serving | None = None
+        self._held: _Held | None = None
+        self._async: _AsyncLookups | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
-        body = b""
-        more = True
-        while more:
+        message = await receive()
+        body = message.get("body", b"")
+        while message.get("more_body", False) and len(body) <= MAX_BODY:
             message = await receive()
             body += message.get("body", b"")
-            more = message.get("more_body", False)
-            if len(body) > MAX_BODY:
-                break
         authorization = b""
         for name, value in scope["headers"]:
             if name == b"authorization":
@@ -297,60 +309,67 @@ class CheckinEdge:
             status, payload = _error(exc)
         headers = [
             (b"content-type", b"application/json"),
-            (b"content-length", str(len(payload)).encode()),
+            (b"content-length", b"%d" % len(payload)),
         ]
         if status == 401:
             headers.append((b"www-authenticate", b"Bearer"))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
 
-    def _async_lookups(self, database: Database) -> _AsyncLookups:
-        found = self._async.get(id(database.engine))
-        if found is None:
-            found = self._async[id(database.engine)] = _AsyncLookups(database.engine)
-        return found
+    def _serving_now(self) -> _Serving:
+        serving = self._serving
+        if serving is None:
+            database: Database = self.fastapi_app.state.database
+            runtime = runtime_for(self.fastapi_app)
+            serving = self._serving = _Serving(
+                database=database,
+                runtime=runtime,
+                postgresql=database.engine.dialect.name == "postgresql",
+                no_offer=b'{"offer":null,"poll_seconds":%d}' % runtime.settings.poll_seconds,
+            )
+        return serving
 
-    def _offers(self, database: Database) -> OfferBook:
-        return runtime_for(self.fastapi_app).offers
-
-    def _held_connection(self, database: Database) -> _Held:
+    def _held_connection(self, engine: Engine) -> _Held:
         """Connections this fast path keeps for itself. It runs on the event loop's thread, one
         request at a time, so it must never wait for the pool: a pool emptied by requests whose
         threads need the loop to finish would wait for ever. The lookup's own connection is in
         autocommit, its reads grouped per turn of the loop (_Held.find); it is discarded,
-        never returned to the pool, when dropped."""
-        held = self._held.get(id(database.engine))
+        never returned to the pool, when anything fails on it, and opened again."""
+        held = self._held
         if held is None:
-            held = self._held[id(database.engine)] = _Held(database.engine)
+            held = self._held = _Held(engine)
         return held
 
-    def _drop(self, database: Database) -> None:
-        held = self._held.pop(id(database.engine), None)
+    def _drop(self) -> None:
+        held, self._held = self._held, None
         if held is not None:
             held.close()
 
-    def _find(self, database: Database, digest: str) -> _Row | None:
-        held = self._held_connection(database)
+    async def _find(self, serving: _Serving, digest: str) -> _Row | None:
+        if serving.postgresql:
+            if self._async is None:
+                self._async = _AsyncLookups(serving.database.engine)
+            return await self._async.find(digest)
         try:
-            return held.find(digest)
+            return self._held_connection(serving.database.engine).find(digest)
         except Exception:
-            self._drop(database)
+            self._drop()
             raise
 
-    def _rules(self, database: Database, product_id: int) -> tuple[Rule, ...]:
+    def _rules(self, serving: _Serving, product_id: int) -> tuple[Rule, ...]:
+        held = self._held_connection(serving.database.engine)
         try:
-            return self._offers(database).rules_for(
-                self._held_connection(database).sessions, product_id
-            )
+            return serving.runtime.offers.rules_for(held.sessions, product_id)
         except Exception:
-            self._drop(database)
+            self._drop()
             raise
 
     async def _check_in(self, body: bytes, authorization: str) -> tuple[int, bytes]:
         if len(body) > MAX_BODY:
             raise InvalidInput("The check-in body is too large.")
         try:
-            version = CheckinIn.model_validate_json(body or b"{}").version
+            # The model's validator itself: model_validate_json only wraps it, at a cost here.
+            version = CheckinIn.__pydantic_validator__.validate_json(body or b"{}").version
         except ValidationError as exc:
             raise InvalidInput(f"Invalid check-in: {exc.errors()[0]['msg']}") from None
         scheme, _, raw = authorization.partition(" ")
@@ -361,50 +380,48 @@ class CheckinEdge:
             raise Unauthorized(
                 "Malformed device token: expected 'cyd_' and 43 URL-safe characters."
             )
-        state = self.fastapi_app.state
-        database: Database = state.database
-        runtime = runtime_for(self.fastapi_app)
+        serving = self._serving_now()
         current = versions.normalise(version) if version else None
-        digest = token_hash(raw)
-        if database.engine.dialect.name == "postgresql":
-            row = await self._async_lookups(database).find(digest)
-        else:
-            row = self._find(database, digest)
+        row = await self._find(serving, token_hash(raw))
         if row is None:
             raise Unauthorized("Unknown device token; register the device again.")
         if row.revoked:
             raise Unauthorized("This device token was revoked; register the device again.")
         current = current or row.current_version
         if current != row.current_version or row.stale:
-            with database.engine.begin() as writer:
+            with serving.database.engine.begin() as writer:
                 writer.execute(
                     update(Device)
                     .where(Device.id == row.id)
                     .values(current_version=current, last_seen_at=utcnow())
                 )
-        rules = self._rules(database, row.product_id)
         offer = offers_mod.choose(
-            rules,
+            self._rules(serving, row.product_id),
             channel=row.channel,
             country=row.country,
             model=row.model,
             device_key=row.hardware_hash,
             current_version=current,
         )
-        poll = runtime.settings.poll_seconds
         if offer is None:
-            return 200, b'{"offer":null,"poll_seconds":%d}' % poll
-        return 200, json.dumps(
-            {
-                "offer": {
-                    "target": offer.target.name,
-                    "version": offer.target.version,
-                    "length": offer.target.length,
-                    "sha256": offer.target.sha256,
-                    "rollout_id": offer.rollout_id,
-                    "rollback": offer.rollback,
-                },
-                "poll_seconds": poll,
+            return 200, serving.no_offer
+        return 200, _offer_body(offer, serving.runtime.settings.poll_seconds)
+
+
+@lru_cache(maxsize=256)
+def _offer_body(offer: Offer, poll_seconds: int) -> bytes:
+    """The answer offering a build: the same few offers go to many devices, so encoded once."""
+    return json.dumps(
+        {
+            "offer": {
+                "target": offer.target.name,
+                "version": offer.target.version,
+                "length": offer.target.length,
+                "sha256": offer.target.sha256,
+                "rollout_id": offer.rollout_id,
+                "rollback": offer.rollback,
             },
-            separators=(",", ":"),
-        ).encode()
+            "poll_seconds": poll_seconds,
+        },
+        separators=(",", ":"),
+    ).encode()
