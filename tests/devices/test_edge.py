@@ -173,3 +173,20 @@ def test_a_check_in_records_a_sighting_once_an_hour(
             seen = s.scalars(select(Device.last_seen_at)).one()
         assert (seen > utcnow() - timedelta(minutes=1)) is recorded
         assert recorded or seen == last_seen
+
+
+def test_a_broken_lookup_connection_is_replaced(
+    release_app: FastAPI, shop: Shop, database: Database
+) -> None:
+    if database.engine.dialect.name != "sqlite":
+        pytest.skip("the held lookup connection serves SQLite; PostgreSQL's are its own pool")
+    shop.product()
+    (token,) = fleet(database, 1)
+    fast_path = CheckinEdge(release_app)
+    with TestClient(fast_path) as client:
+        assert client.post("/api/v1/devices/checkin", json={}, headers=bearer(token)).is_success
+        assert fast_path._held is not None
+        fast_path._held.dbapi.close()  # as if the database had dropped it
+        with pytest.raises(Exception, match="closed"):
+            client.post("/api/v1/devices/checkin", json={}, headers=bearer(token))
+        assert client.post("/api/v1/devices/checkin", json={}, headers=bearer(token)).is_success

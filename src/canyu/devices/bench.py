@@ -195,7 +195,7 @@ def checkin(
     database_url: Annotated[
         str | None, typer.Option("--database-url", help="Default: a fresh SQLite file.")
     ] = None,
-    requests: Annotated[int, typer.Option(help="At most this many requests per run.")] = 60_000,
+    requests: Annotated[int, typer.Option(help="At most this many requests per run.")] = 200_000,
     duration: Annotated[float, typer.Option(help="At most this many seconds per run.")] = 20.0,
     concurrency: Annotated[int, typer.Option(help="Connections.", min=1, max=256)] = 16,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,

@@ -345,11 +345,12 @@ class CheckinEdge:
         if held is not None:
             held.close()
 
-    async def _find(self, serving: _Serving, digest: str) -> _Row | None:
-        if serving.postgresql:
-            if self._async is None:
-                self._async = _AsyncLookups(serving.database.engine)
-            return await self._async.find(digest)
+    def _shared_lookups(self, serving: _Serving) -> _AsyncLookups:
+        if self._async is None:
+            self._async = _AsyncLookups(serving.database.engine)
+        return self._async
+
+    def _find(self, serving: _Serving, digest: str) -> _Row | None:
         try:
             return self._held_connection(serving.database.engine).find(digest)
         except Exception:
@@ -382,7 +383,11 @@ class CheckinEdge:
             )
         serving = self._serving_now()
         current = versions.normalise(version) if version else None
-        row = await self._find(serving, token_hash(raw))
+        digest = token_hash(raw)
+        if serving.postgresql:
+            row = await self._shared_lookups(serving).find(digest)
+        else:
+            row = self._find(serving, digest)
         if row is None:
             raise Unauthorized("Unknown device token; register the device again.")
         if row.revoked:
