@@ -5,7 +5,6 @@ Devices authenticate with their own token (``Authorization: Bearer cyd_...``), n
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, status
@@ -29,10 +28,10 @@ from canyu.devices.schemas import (
     ReportIn,
     ReportOut,
     TufOut,
+    checkin_answer,
 )
 from canyu.errors import InvalidInput
 from canyu.releases import service as releases
-from canyu.releases.offers import Offer
 from canyu.releases.runtime import evaluate_after_commit, get_runtime
 
 router = APIRouter(prefix="/api/v1", tags=["devices"])
@@ -112,27 +111,8 @@ async def check_in_fast(request: Request) -> Response:
         if not session.dirty:
             session.rollback()  # nothing to write: skip the commit
     return Response(
-        _checkin_json(offer, runtime.settings.poll_seconds), media_type="application/json"
+        checkin_answer(offer, runtime.settings.poll_seconds), media_type="application/json"
     )
-
-
-def _checkin_json(offer: Offer | None, poll_seconds: int) -> bytes:
-    if offer is None:
-        return b'{"offer":null,"poll_seconds":%d}' % poll_seconds
-    return json.dumps(
-        {
-            "offer": {
-                "target": offer.target.name,
-                "version": offer.target.version,
-                "length": offer.target.length,
-                "sha256": offer.target.sha256,
-                "rollout_id": offer.rollout_id,
-                "rollback": offer.rollback,
-            },
-            "poll_seconds": poll_seconds,
-        },
-        separators=(",", ":"),
-    ).encode()
 
 
 router.add_route(

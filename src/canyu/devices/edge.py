@@ -18,7 +18,6 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, NamedTuple
 
 from fastapi import FastAPI
@@ -30,12 +29,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from canyu.db import Database, utcnow
 from canyu.devices.models import Device
-from canyu.devices.schemas import CheckinIn
+from canyu.devices.schemas import CheckinIn, checkin_answer
 from canyu.devices.service import _TOKEN_RE, SEEN_EVERY, token_hash
 from canyu.errors import CanyuError, InvalidInput, Unauthorized
 from canyu.releases import offers as offers_mod
 from canyu.releases import versions
-from canyu.releases.offers import Offer, Rule
+from canyu.releases.offers import Rule
 from canyu.releases.runtime import runtime_for
 from canyu.releases.service import Runtime
 
@@ -274,7 +273,6 @@ class _Serving:
     database: Database
     runtime: Runtime
     postgresql: bool
-    no_offer: bytes  # the answer of most check-ins, encoded once
 
 
 class CheckinEdge:
@@ -325,7 +323,6 @@ class CheckinEdge:
                 database=database,
                 runtime=runtime,
                 postgresql=database.engine.dialect.name == "postgresql",
-                no_offer=b'{"offer":null,"poll_seconds":%d}' % runtime.settings.poll_seconds,
             )
         return serving
 
@@ -408,25 +405,4 @@ class CheckinEdge:
             device_key=row.hardware_hash,
             current_version=current,
         )
-        if offer is None:
-            return 200, serving.no_offer
-        return 200, _offer_body(offer, serving.runtime.settings.poll_seconds)
-
-
-@lru_cache(maxsize=256)
-def _offer_body(offer: Offer, poll_seconds: int) -> bytes:
-    """The answer offering a build: the same few offers go to many devices, so encoded once."""
-    return json.dumps(
-        {
-            "offer": {
-                "target": offer.target.name,
-                "version": offer.target.version,
-                "length": offer.target.length,
-                "sha256": offer.target.sha256,
-                "rollout_id": offer.rollout_id,
-                "rollback": offer.rollback,
-            },
-            "poll_seconds": poll_seconds,
-        },
-        separators=(",", ":"),
-    ).encode()
+        return 200, checkin_answer(offer, serving.runtime.settings.poll_seconds)

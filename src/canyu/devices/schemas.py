@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from functools import lru_cache
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from canyu.releases.models import Channel
+from canyu.releases.offers import Offer
 
 
 class RegisterIn(BaseModel):
@@ -77,3 +80,25 @@ class FleetRow(BaseModel):
     channel: str
     version: str
     devices: int
+
+
+@lru_cache(maxsize=256)
+def checkin_answer(offer: Offer | None, poll_seconds: int) -> bytes:
+    """A check-in's answer (CheckinOut's shape), encoded by hand: the same few answers go to
+    many devices, so each is encoded once."""
+    if offer is None:
+        return b'{"offer":null,"poll_seconds":%d}' % poll_seconds
+    return json.dumps(
+        {
+            "offer": {
+                "target": offer.target.name,
+                "version": offer.target.version,
+                "length": offer.target.length,
+                "sha256": offer.target.sha256,
+                "rollout_id": offer.rollout_id,
+                "rollback": offer.rollback,
+            },
+            "poll_seconds": poll_seconds,
+        },
+        separators=(",", ":"),
+    ).encode()
