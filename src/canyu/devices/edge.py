@@ -131,14 +131,13 @@ class _Held:
     """Connections the fast path keeps for itself (see CheckinEdge._held_connection)."""
 
     def __init__(self, engine: Engine) -> None:
-        self.raw = engine.raw_connection()  # the pool's wrapper of the lookup's connection
-        dbapi = self.raw.dbapi_connection
-        if dbapi is None:  # pragma: no cover - a fresh pool connection always has one
-            raise RuntimeError("no DB-API connection")
-        _prepare_for_lookups(dbapi)
-        self.dbapi: Any = dbapi
-        self.lookup = make_lookup(engine)
+        self.engine = engine
         self.connection: Connection = engine.connect()  # for reloading the offers
+        # The SQLite lookup's own connection, opened at the first lookup (PostgreSQL's lookups
+        # are _AsyncLookups'): the pool's wrapper, its DB-API connection, the statement.
+        self.raw: Any = None
+        self.dbapi: Any = None
+        self.lookup = make_lookup(engine)
         self.reading_on: asyncio.AbstractEventLoop | None = None
         self.read_after = 0  # the process's commit count when the read transaction began
 
@@ -154,6 +153,9 @@ class _Held:
         directly within one turn."""
         loop = asyncio.get_running_loop()
         if self.reading_on is not loop or self.read_after != _commits_in_process:
+            if self.dbapi is None:
+                self.raw = self.engine.raw_connection()
+                self.dbapi = _prepared_for_lookups(self.raw.dbapi_connection)
             self.end_reading()
             self.dbapi.execute("BEGIN")
             self.reading_on, self.read_after = loop, _commits_in_process
@@ -169,8 +171,9 @@ class _Held:
         self.reading_on = None
         self.connection.invalidate()
         self.connection.close()
-        self.raw.invalidate()
-        self.raw.close()
+        if self.raw is not None:
+            self.raw.invalidate()
+            self.raw.close()
 
     @contextmanager
     def sessions(self) -> Iterator[Session]:
@@ -180,15 +183,14 @@ class _Held:
         self.connection.rollback()
 
 
-def _prepare_for_lookups(dbapi: Any) -> None:
-    """The held lookup connection: autocommit, and on SQLite reads through a memory map."""
-    if hasattr(dbapi, "autocommit"):
-        dbapi.autocommit = True  # psycopg; sqlite3 on Python 3.12+
-    if hasattr(dbapi, "isolation_level") and not hasattr(dbapi, "info"):
-        dbapi.isolation_level = None  # sqlite3: no implicit transactions
-        # Index and row pages read through a memory map instead of a read() call per page
-        # that misses SQLite's own 2 MB cache: most do, with devices checking in at random.
-        dbapi.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
+def _prepared_for_lookups(dbapi: Any) -> Any:
+    """The SQLite lookup connection: no implicit transactions (find() begins and ends its own),
+    and reads through a memory map."""
+    dbapi.isolation_level = None
+    # Index and row pages read through a memory map instead of a read() call per page that
+    # misses SQLite's own 2 MB cache: most do, with devices checking in at random.
+    dbapi.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
+    return dbapi
 
 
 class _AsyncLookups:
@@ -329,9 +331,8 @@ class CheckinEdge:
     def _held_connection(self, engine: Engine) -> _Held:
         """Connections this fast path keeps for itself. It runs on the event loop's thread, one
         request at a time, so it must never wait for the pool: a pool emptied by requests whose
-        threads need the loop to finish would wait for ever. The lookup's own connection is in
-        autocommit, its reads grouped per turn of the loop (_Held.find); it is discarded,
-        never returned to the pool, when anything fails on it, and opened again."""
+        threads need the loop to finish would wait for ever. They are discarded, never returned
+        to the pool, when anything fails on them, and opened again."""
         held = self._held
         if held is None:
             held = self._held = _Held(engine)
