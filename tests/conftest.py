@@ -4,9 +4,12 @@ the app over it, and quick ways to make friends and team members."""
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
+import limits.storage.memory
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -41,6 +44,23 @@ def require_service(reachable: bool, what: str) -> None:
     if IN_CI:
         pytest.fail(f"{what} is not reachable and CI=true requires it")
     pytest.skip(f"{what} is not reachable on this machine")
+
+
+@pytest.fixture(autouse=True)
+def rate_windows_open_at_the_top_of_the_hour(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The in-memory rate limiter's clock starts at the top of an hour and then runs in real time.
+
+    limits' sliding-window counter weights the previous window's hits, so hits that straddle a
+    window's edge let one more through (floor of the weighted count): by design for the product,
+    but tests that count "N allowed, then 429" would fail whenever a minute turned mid-test.
+    """
+    top_of_the_hour = time.time() // 3600 * 3600
+    started = time.monotonic()
+
+    def limiter_time() -> float:
+        return top_of_the_hour + time.monotonic() - started
+
+    monkeypatch.setattr(limits.storage.memory, "time", SimpleNamespace(time=limiter_time))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
