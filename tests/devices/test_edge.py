@@ -4,6 +4,7 @@ through to the app."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -12,7 +13,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from releases.fixtures import Shop
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from canyu.db import Database, utcnow
 from canyu.devices import service as devices
@@ -179,7 +180,7 @@ def test_a_broken_lookup_connection_is_replaced(
     release_app: FastAPI, shop: Shop, database: Database
 ) -> None:
     if database.engine.dialect.name != "sqlite":
-        pytest.skip("the held lookup connection serves SQLite; PostgreSQL's are its own pool")
+        pytest.skip("the held lookup connection serves SQLite; PostgreSQL's is tested below")
     shop.product()
     (token,) = fleet(database, 1)
     fast_path = CheckinEdge(release_app)
@@ -190,3 +191,32 @@ def test_a_broken_lookup_connection_is_replaced(
         with pytest.raises(Exception, match="closed"):
             client.post("/api/v1/devices/checkin", json={}, headers=bearer(token))
         assert client.post("/api/v1/devices/checkin", json={}, headers=bearer(token)).is_success
+
+
+def test_a_lookup_connection_the_server_closed_is_replaced(
+    release_app: FastAPI, shop: Shop, database: Database
+) -> None:
+    if database.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's lookup connections; SQLite's is tested above")
+    shop.product()
+    (token,) = fleet(database, 1)
+    fast_path = CheckinEdge(release_app)
+    with TestClient(fast_path) as client:
+        assert client.post("/api/v1/devices/checkin", json={}, headers=bearer(token)).is_success
+        assert fast_path._postgres is not None
+        (lookups,) = fast_path._postgres.connections
+        pid = lookups.pgconn.backend_pid
+        with database.engine.connect() as admin:
+            admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            for _ in range(100):  # the server ends the backend a moment later
+                if not admin.scalar(
+                    text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}
+                ):
+                    break
+                time.sleep(0.05)
+        answers = [
+            client.post("/api/v1/devices/checkin", json={}, headers=bearer(token)) for _ in range(3)
+        ]
+        assert [answer.status_code for answer in answers] == [200] * 3
+        (replacement,) = [c for c in fast_path._postgres.connections if not c.closed]
+        assert replacement.pgconn.backend_pid != pid

@@ -20,7 +20,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+import psycopg
 from fastapi import FastAPI
+from psycopg import pq
+from psycopg.adapt import Transformer
 from pydantic import ValidationError
 from sqlalchemy import event, update
 from sqlalchemy.engine import Connection, Engine
@@ -134,7 +137,7 @@ class _Held:
         self.engine = engine
         self.connection: Connection = engine.connect()  # for reloading the offers
         # The SQLite lookup's own connection, opened at the first lookup (PostgreSQL's lookups
-        # are _AsyncLookups'): the pool's wrapper, its DB-API connection, the statement.
+        # are _PostgresLookups'): the pool's wrapper, its DB-API connection, the statement.
         self.raw: Any = None
         self.dbapi: Any = None
         self.lookup = make_lookup(engine)
@@ -193,13 +196,130 @@ def _prepared_for_lookups(dbapi: Any) -> Any:
     return dbapi
 
 
-class _AsyncLookups:
-    """On PostgreSQL the lookup is a network round trip, and each query costs the event loop
-    far more in the async driver than the server spends answering it. So the lookups of
-    check-ins that arrive together share one query (``token_hash = ANY(...)``): at most
-    ``SIZE`` queries are in flight, each on its own autocommit connection of psycopg's asyncio
-    API, and whatever arrives meanwhile waits for the next one. Alone, a check-in is still one
-    query of one token; under a crowd a query carries many."""
+_Waiting = dict[str, list["asyncio.Future[_Row | None]"]]
+
+
+def _fail(lookups: _Waiting, exc: BaseException) -> None:
+    for futures in lookups.values():
+        for future in futures:
+            if not future.done():
+                future.set_exception(exc)
+
+
+def _answer(lookups: _Waiting, found: dict[str, _Row]) -> None:
+    for digest, futures in lookups.items():
+        row = found.get(digest)
+        for future in futures:
+            if not future.done():
+                future.set_result(row)
+
+
+class _LookupConnection:
+    """One connection of _PostgresLookups, with at most one query in flight.
+
+    Opened by psycopg's asyncio API; the queries then go through its libpq wrapper
+    (``psycopg.pq``) with one reader on the socket for the connection's whole life, and the rows
+    are loaded by psycopg's adapters.
+    """
+
+    STATEMENT = "canyu_checkin_lookup"
+
+    def __init__(
+        self, connection: Any, loop: asyncio.AbstractEventLoop, done: Callable[[], None]
+    ) -> None:
+        self.connection = connection
+        self.pgconn = connection.pgconn
+        self.loop = loop
+        self.done = done  # called once this connection is free again, or closed
+        self.loader = Transformer(connection)
+        self.asked: _Waiting | None = None
+        self.results: list[Any] = []
+        self.closed = False
+        # Sends block only while the socket's buffer is full, which one query never fills;
+        # reading never blocks (consume_input).
+        self.pgconn.nonblocking = 0
+        self.socket = self.pgconn.socket
+        loop.add_reader(self.socket, self._readable)
+
+    @classmethod
+    async def open(
+        cls, conninfo: str, loop: asyncio.AbstractEventLoop, done: Callable[[], None]
+    ) -> _LookupConnection:
+        connection = await psycopg.AsyncConnection.connect(conninfo, autocommit=True)
+        try:
+            await connection.execute(
+                f"PREPARE {cls.STATEMENT} AS SELECT token_hash,"  # noqa: S608 (constants only)
+                f" {_SELECTED.format(marker='$1')} FROM devices WHERE token_hash = ANY($2)"
+            )
+        except BaseException:
+            await connection.close()
+            raise
+        return cls(connection, loop, done)
+
+    def ask(self, lookups: _Waiting, seen_bound: bytes) -> None:
+        try:
+            self.pgconn.send_query_prepared(
+                self.STATEMENT.encode(), [seen_bound, ("{" + ",".join(lookups) + "}").encode()]
+            )
+        except Exception as exc:
+            _fail(lookups, exc)
+            self.close()
+            return
+        self.asked = lookups
+
+    def _readable(self) -> None:
+        complete = False
+        try:
+            self.pgconn.consume_input()  # raises once the server has closed the connection
+            while not self.pgconn.is_busy():
+                result = self.pgconn.get_result()
+                if result is None:
+                    complete = True
+                    break
+                self.results.append(result)
+        except Exception as exc:
+            _fail(self.asked or {}, exc)
+            self.close()
+            return
+        if not complete:
+            return
+        asked, self.asked = self.asked, None
+        results, self.results = self.results, []
+        if asked is None:
+            return  # nothing was asked: the server's last words before it closes the connection
+        if len(results) == 1 and results[0].status == pq.ExecStatus.TUPLES_OK:
+            self.loader.set_pgresult(results[0])
+            rows = self.loader.load_rows(0, results[0].ntuples, tuple)
+            _answer(asked, {row[0]: _Row._make(row[1:]) for row in rows})
+        else:
+            message = results[-1].error_message if results else b""
+            _fail(asked, RuntimeError(message.decode(errors="replace") or "the lookup failed"))
+        self.done()
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        if not self.loop.is_closed():
+            self.loop.remove_reader(self.socket)
+        self.pgconn.finish()
+        _fail(self.asked or {}, ConnectionError("the lookup connection was closed"))
+        self.asked = None
+        if not self.loop.is_closed():
+            self.loop.call_soon(self.done)  # not at once: close() may run inside done()
+
+
+class _PostgresLookups:
+    """PostgreSQL's lookups, driven by the event loop itself.
+
+    A lookup is a network round trip, and psycopg's asyncio API costs the event loop more per
+    query than the server spends answering it (a cursor, and a reader added and removed on the
+    socket for every wait). So the lookups of the check-ins that arrive in one turn of the loop
+    share one query (``token_hash = ANY($2)``, prepared once), sent when that turn ends on one
+    of ``SIZE`` connections that has nothing in flight; while all are busy, lookups gather for
+    the next free one. Alone, a check-in is one query of one token. Each query starts after its
+    check-ins arrived, in autocommit, so it sees every commit made before them.
+    """
 
     SIZE = 2
     MAX_BATCH = 256
@@ -207,64 +327,57 @@ class _AsyncLookups:
     def __init__(self, engine: Engine) -> None:
         url = engine.url.set(drivername="postgresql")
         self.conninfo = url.render_as_string(hide_password=False)
-        # Built from constants only (column names); the tokens are bound as one array.
-        self.sql = (
-            f"SELECT token_hash, {_SELECTED.format(marker='%s')} FROM devices"  # noqa: S608
-            " WHERE token_hash = ANY(%s)"
-        )
         self.seen_bound = _SeenBound(engine)
-        self.waiting: dict[str, list[asyncio.Future[_Row | None]]] = {}
-        self.idle: list[Any] = []
-        self.in_flight = 0
-        # The loop keeps only weak references to tasks: a flush nobody holds could vanish.
-        self.flushes: set[asyncio.Task[None]] = set()
+        self.waiting: _Waiting = {}
+        self.connections: list[_LookupConnection] = []
+        self.loop: asyncio.AbstractEventLoop | None = None
+        # Held: the loop keeps only weak references to tasks.
+        self.opening: set[asyncio.Task[None]] = set()
+        self.send_scheduled = False
 
-    async def find(self, digest: str) -> _Row | None:
+    def find(self, digest: str) -> asyncio.Future[_Row | None]:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[_Row | None] = loop.create_future()
         self.waiting.setdefault(digest, []).append(future)
-        if self.in_flight < self.SIZE:
-            self.in_flight += 1
-            flush = loop.create_task(self._flush())
-            self.flushes.add(flush)
-            flush.add_done_callback(self.flushes.discard)
-        return await future
+        self._send_soon(loop)
+        return future
 
-    async def _flush(self) -> None:
-        try:
-            while self.waiting:
+    def _send_soon(self, loop: asyncio.AbstractEventLoop) -> None:
+        if not self.send_scheduled:
+            self.send_scheduled = True
+            loop.call_soon(self._send)
+
+    def _send(self) -> None:
+        self.send_scheduled = False
+        loop = asyncio.get_running_loop()
+        if self.loop is not loop:  # a new event loop (tests): the old one's sockets are gone
+            for connection in self.connections:
+                connection.close()
+            self.loop = loop
+        self.connections = [c for c in self.connections if not c.closed]
+        bound = None
+        for connection in self.connections:
+            if not self.waiting:
+                return
+            if connection.asked is None:
                 digests = list(itertools.islice(self.waiting, self.MAX_BATCH))
-                batch = {digest: self.waiting.pop(digest) for digest in digests}
-                try:
-                    rows = await self._query(digests)
-                except Exception as exc:  # every check-in of the batch hears it
-                    for futures in batch.values():
-                        for future in futures:
-                            if not future.done():
-                                future.set_exception(exc)
-                    continue
-                for digest, futures in batch.items():
-                    row = rows.get(digest)
-                    for future in futures:
-                        if not future.done():
-                            future.set_result(row)
-        finally:
-            self.in_flight -= 1
+                bound = bound or self.seen_bound().isoformat().encode()
+                connection.ask({digest: self.waiting.pop(digest) for digest in digests}, bound)
+        if self.waiting and len(self.connections) + len(self.opening) < self.SIZE:
+            opening = loop.create_task(self._open(loop))
+            self.opening.add(opening)
+            opening.add_done_callback(self.opening.discard)
 
-    async def _query(self, digests: list[str]) -> dict[str, _Row | None]:
-        import psycopg
-
-        connection = self.idle.pop() if self.idle else None
-        if connection is None:
-            connection = await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True)
+    async def _open(self, loop: asyncio.AbstractEventLoop) -> None:
         try:
-            cursor = await connection.execute(self.sql, (self.seen_bound(), digests), prepare=True)
-            found = await cursor.fetchall()
-        except Exception:
-            await connection.close()
-            raise
-        self.idle.append(connection)
-        return {row[0]: _Row._make(row[1:]) for row in found}
+            connection = await _LookupConnection.open(self.conninfo, loop, self._send)
+        except Exception as exc:
+            if all(c.closed for c in self.connections):  # nothing else would answer them
+                waiting, self.waiting = self.waiting, {}
+                _fail(waiting, exc)
+            return
+        self.connections.append(connection)
+        self._send()
 
 
 @dataclass
@@ -288,7 +401,7 @@ class CheckinEdge:
         self.fastapi_app: FastAPI = fastapi_app
         self._serving: _Serving | None = None
         self._held: _Held | None = None
-        self._async: _AsyncLookups | None = None
+        self._postgres: _PostgresLookups | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "POST":
@@ -343,10 +456,10 @@ class CheckinEdge:
         if held is not None:
             held.close()
 
-    def _shared_lookups(self, serving: _Serving) -> _AsyncLookups:
-        if self._async is None:
-            self._async = _AsyncLookups(serving.database.engine)
-        return self._async
+    def _postgres_lookups(self, serving: _Serving) -> _PostgresLookups:
+        if self._postgres is None:
+            self._postgres = _PostgresLookups(serving.database.engine)
+        return self._postgres
 
     def _find(self, serving: _Serving, digest: str) -> _Row | None:
         try:
@@ -383,7 +496,7 @@ class CheckinEdge:
         current = versions.normalise(version) if version else None
         digest = token_hash(raw)
         if serving.postgresql:
-            row = await self._shared_lookups(serving).find(digest)
+            row = await self._postgres_lookups(serving).find(digest)
         else:
             row = self._find(serving, digest)
         if row is None:
