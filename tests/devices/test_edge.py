@@ -22,6 +22,8 @@ from canyu.devices.models import Device
 
 from .test_devices import bearer, fleet
 
+CHECKIN = "/api/v1/devices/checkin"
+
 
 @pytest.fixture
 def edge(release_app: FastAPI) -> Iterator[TestClient]:
@@ -176,47 +178,51 @@ def test_a_check_in_records_a_sighting_once_an_hour(
         assert recorded or seen == last_seen
 
 
-def test_a_broken_lookup_connection_is_replaced(
+@pytest.fixture
+def served_once(
     release_app: FastAPI, shop: Shop, database: Database
+) -> Iterator[tuple[CheckinEdge, TestClient, dict[str, str]]]:
+    """A fast path that has answered one check-in, so its lookup connection is open; its
+    client; the device's headers."""
+    shop.product()
+    (token,) = fleet(database, 1)
+    fast_path = CheckinEdge(release_app)
+    with TestClient(fast_path) as client:
+        assert client.post(CHECKIN, json={}, headers=bearer(token)).is_success
+        yield fast_path, client, bearer(token)
+
+
+def test_a_broken_lookup_connection_is_replaced(
+    served_once: tuple[CheckinEdge, TestClient, dict[str, str]], database: Database
 ) -> None:
     if database.engine.dialect.name != "sqlite":
         pytest.skip("the held lookup connection serves SQLite; PostgreSQL's is tested below")
-    shop.product()
-    (token,) = fleet(database, 1)
-    fast_path = CheckinEdge(release_app)
-    with TestClient(fast_path) as client:
-        assert client.post("/api/v1/devices/checkin", json={}, headers=bearer(token)).is_success
-        assert fast_path._held is not None
-        fast_path._held.dbapi.close()  # as if the database had dropped it
-        with pytest.raises(Exception, match="closed"):
-            client.post("/api/v1/devices/checkin", json={}, headers=bearer(token))
-        assert client.post("/api/v1/devices/checkin", json={}, headers=bearer(token)).is_success
+    fast_path, client, device = served_once
+    assert fast_path._held is not None
+    fast_path._held.dbapi.close()  # as if the database had dropped it
+    with pytest.raises(Exception, match="closed"):
+        client.post(CHECKIN, json={}, headers=device)
+    assert client.post(CHECKIN, json={}, headers=device).is_success
 
 
 def test_a_lookup_connection_the_server_closed_is_replaced(
-    release_app: FastAPI, shop: Shop, database: Database
+    served_once: tuple[CheckinEdge, TestClient, dict[str, str]], database: Database
 ) -> None:
     if database.engine.dialect.name != "postgresql":
         pytest.skip("PostgreSQL's lookup connections; SQLite's is tested above")
-    shop.product()
-    (token,) = fleet(database, 1)
-    fast_path = CheckinEdge(release_app)
-    with TestClient(fast_path) as client:
-        assert client.post("/api/v1/devices/checkin", json={}, headers=bearer(token)).is_success
-        assert fast_path._postgres is not None
-        (lookups,) = fast_path._postgres.connections
-        pid = lookups.pgconn.backend_pid
-        with database.engine.connect() as admin:
-            admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-            for _ in range(100):  # the server ends the backend a moment later
-                if not admin.scalar(
-                    text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}
-                ):
-                    break
-                time.sleep(0.05)
-        answers = [
-            client.post("/api/v1/devices/checkin", json={}, headers=bearer(token)) for _ in range(3)
-        ]
-        assert [answer.status_code for answer in answers] == [200] * 3
-        (replacement,) = [c for c in fast_path._postgres.connections if not c.closed]
-        assert replacement.pgconn.backend_pid != pid
+    fast_path, client, device = served_once
+    assert fast_path._postgres is not None
+    (lookups,) = fast_path._postgres.connections
+    pid = lookups.pgconn.backend_pid
+    with database.engine.connect() as admin:
+        admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        for _ in range(100):  # the server ends the backend a moment later
+            if not admin.scalar(
+                text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}
+            ):
+                break
+            time.sleep(0.05)
+    answers = [client.post(CHECKIN, json={}, headers=device) for _ in range(3)]
+    assert [answer.status_code for answer in answers] == [200] * 3
+    (replacement,) = [c for c in fast_path._postgres.connections if not c.closed]
+    assert replacement.pgconn.backend_pid != pid
