@@ -33,6 +33,7 @@ from sqlalchemy import func, insert, select, text, update
 
 from canyu import migrate
 from canyu.db import Database, utcnow
+from canyu.devices.edge import PATH as CHECKIN_PATH
 
 PRODUCT = "canyu-1s"
 COUNTRIES = ("CN", "IN", "ID", "ES", "US", "MY", "PH", "SG")
@@ -112,7 +113,7 @@ class _Uvicorn:
             if self.process.poll() is not None:
                 raise RuntimeError(f"{self.app} stopped while starting")
             try:
-                httpx.post(f"{self.url}/api/v1/devices/checkin", timeout=1)
+                httpx.post(self.url + CHECKIN_PATH, timeout=1)
                 return self
             except httpx.HTTPError:
                 time.sleep(0.2)
@@ -318,7 +319,6 @@ def checkin(
         "CANYU_JOBS_ENABLED": "false",
         "CANYU_SIMILARITY_METHOD": "bm25",
     }
-    url_path = "/api/v1/devices/checkin"
     per_run = requests // rounds
     runs: dict[str, list[dict[str, float]]] = {"floor": [], "checkin": []}
     console.print("serving the floor and the check-in, measured in turns ...")
@@ -328,16 +328,16 @@ def checkin(
     ):
         servers = {"floor": floor_server, "checkin": checkin_server}
         for server in servers.values():
-            _load(server.url + url_path, tokens, 3000, 5, concurrency)  # warm up
+            _load(server.url + CHECKIN_PATH, tokens, 3000, 5, concurrency)  # warm up
         # In turns, so that a change in what else the machine is doing hits both alike.
         for _ in range(rounds):
             for name, server in servers.items():
-                run = _load(server.url + url_path, tokens, per_run, duration, concurrency)
+                run = _load(server.url + CHECKIN_PATH, tokens, per_run, duration, concurrency)
                 runs[name].append(run)
     console.print("serving the check-in through FastAPI's router ...")
     with _Uvicorn("canyu.asgi:fastapi_app", env) as server:
-        _load(server.url + url_path, tokens, 3000, 5, concurrency)
-        route = _load(server.url + url_path, tokens, per_run, duration, concurrency)
+        _load(server.url + CHECKIN_PATH, tokens, 3000, 5, concurrency)
+        route = _load(server.url + CHECKIN_PATH, tokens, per_run, duration, concurrency)
     shutil.rmtree(work, ignore_errors=True)
     check, floor = _summary(runs["checkin"]), _summary(runs["floor"])
     ratios = [

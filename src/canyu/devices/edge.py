@@ -52,6 +52,10 @@ _SELECTED = (
 )
 
 
+# Built from constants only (column names, placeholders); the values are bound.
+_SQLITE_LOOKUP = f"SELECT {_SELECTED.format(marker='?')} FROM devices WHERE token_hash = ?"  # noqa: S608
+
+
 class _Row(NamedTuple):
     id: int
     product_id: int
@@ -64,25 +68,18 @@ class _Row(NamedTuple):
     revoked: bool
 
 
-Lookup = Callable[[Any, str], "_Row | None"]
-
-
-def _marker(engine: Engine) -> str:
-    return {"qmark": "?", "format": "%s", "pyformat": "%s", "numeric": ":1"}.get(
-        engine.dialect.paramstyle, "?"
-    )
-
-
 class _SeenBound:
-    """The ``last_seen_at`` below which a row is stale, in the form the driver binds (on SQLite
-    the stored text, which compares in time order). Recomputed once a second: SEEN_EVERY is an
-    hour, and a row's last sighting is recorded at most a second late."""
+    """The ``last_seen_at`` below which a row is stale, as the query binds it: on SQLite the
+    stored text (which compares in time order), on PostgreSQL ISO 8601 bytes for libpq.
+    Recomputed once a second: SEEN_EVERY is an hour, and a row's last sighting is recorded at
+    most a second late."""
 
     def __init__(self, engine: Engine) -> None:
         seen_type = Device.__table__.c.last_seen_at.type
         self.to_driver: Callable[[Any], Any] | None = seen_type._cached_bind_processor(
             engine.dialect
         )
+        self.as_bytes = engine.dialect.name == "postgresql"
         self.second = -1
         self.value: Any = None
 
@@ -90,29 +87,10 @@ class _SeenBound:
         second = int(time.time())
         if second != self.second:
             bound = utcnow() - SEEN_EVERY
-            self.value = self.to_driver(bound) if self.to_driver else bound
+            value = self.to_driver(bound) if self.to_driver else bound
+            self.value = value.isoformat().encode() if self.as_bytes else value
             self.second = second
         return self.value
-
-
-def make_lookup(engine: Engine) -> Lookup:
-    """The device lookup on a DB-API connection: one statement by the unique token-hash index,
-    without SQLAlchemy's per-call statement compilation and caching work."""
-    marker = _marker(engine)
-    # Built from constants only (column names, the driver's placeholder); the values are bound.
-    sql = f"SELECT {_SELECTED.format(marker=marker)} FROM devices WHERE token_hash = {marker}"  # noqa: S608
-    seen_bound = _SeenBound(engine)
-
-    def lookup(connection: Any, digest: str) -> _Row | None:
-        cursor = connection.cursor()
-        try:
-            cursor.execute(sql, (seen_bound(), digest))
-            found = cursor.fetchone()
-        finally:
-            cursor.close()
-        return None if found is None else _Row._make(found)
-
-    return lookup
 
 
 def _error(exc: CanyuError) -> tuple[int, bytes]:
@@ -137,10 +115,10 @@ class _Held:
         self.engine = engine
         self.connection: Connection = engine.connect()  # for reloading the offers
         # The SQLite lookup's own connection, opened at the first lookup (PostgreSQL's lookups
-        # are _PostgresLookups'): the pool's wrapper, its DB-API connection, the statement.
+        # are _PostgresLookups'): the pool's wrapper and its DB-API connection.
         self.raw: Any = None
         self.dbapi: Any = None
-        self.lookup = make_lookup(engine)
+        self.seen_bound = _SeenBound(engine)
         self.reading_on: asyncio.AbstractEventLoop | None = None
         self.read_after = 0  # the process's commit count when the read transaction began
 
@@ -163,7 +141,14 @@ class _Held:
             self.dbapi.execute("BEGIN")
             self.reading_on, self.read_after = loop, _commits_in_process
             loop.call_soon(self.end_reading)
-        return self.lookup(self.dbapi, digest)
+        # One statement by the unique token-hash index, on the DB-API connection: without
+        # SQLAlchemy's per-call compilation and caching work.
+        cursor = self.dbapi.execute(_SQLITE_LOOKUP, (self.seen_bound(), digest))
+        try:
+            found = cursor.fetchone()
+        finally:
+            cursor.close()
+        return None if found is None else _Row._make(found)
 
     def end_reading(self) -> None:
         if self.reading_on is not None:
@@ -355,14 +340,13 @@ class _PostgresLookups:
                 connection.close()
             self.loop = loop
         self.connections = [c for c in self.connections if not c.closed]
-        bound = None
         for connection in self.connections:
             if not self.waiting:
                 return
             if connection.asked is None:
                 digests = list(itertools.islice(self.waiting, self.MAX_BATCH))
-                bound = bound or self.seen_bound().isoformat().encode()
-                connection.ask({digest: self.waiting.pop(digest) for digest in digests}, bound)
+                batch = {digest: self.waiting.pop(digest) for digest in digests}
+                connection.ask(batch, self.seen_bound())
         if self.waiting and len(self.connections) + len(self.opening) < self.SIZE:
             opening = loop.create_task(self._open(loop))
             self.opening.add(opening)
