@@ -15,10 +15,10 @@ import asyncio
 import itertools
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 import psycopg
 from fastapi import FastAPI
@@ -56,16 +56,10 @@ _SELECTED = (
 _SQLITE_LOOKUP = f"SELECT {_SELECTED.format(marker='?')} FROM devices WHERE token_hash = ?"  # noqa: S608
 
 
-class _Row(NamedTuple):
-    id: int
-    product_id: int
-    channel: str
-    country: str
-    model: str
-    hardware_hash: str
-    current_version: str | None
-    stale: bool  # last seen more than SEEN_EVERY ago: the check-in records it
-    revoked: bool
+# A device as the check-in reads it: id, product_id, channel, country, model, hardware_hash,
+# current_version, stale (last seen more than SEEN_EVERY ago: the check-in records it), revoked.
+# A plain tuple, unpacked once per check-in.
+_Row = tuple[int, int, str, str, str, str, str | None, bool, bool]
 
 
 class _SeenBound:
@@ -118,6 +112,7 @@ class _Held:
         # are _PostgresLookups'): the pool's wrapper and its DB-API connection.
         self.raw: Any = None
         self.dbapi: Any = None
+        self.cursor: Any = None
         self.seen_bound = _SeenBound(engine)
         self.reading_on: asyncio.AbstractEventLoop | None = None
         self.read_after = 0  # the process's commit count when the read transaction began
@@ -132,23 +127,33 @@ class _Held:
         ends at the turn's end, before the loop reads any request that arrives later, and at
         once when this process commits anything, for callers that hand requests to the app
         directly within one turn."""
-        loop = asyncio.get_running_loop()
-        if self.reading_on is not loop or self.read_after != _commits_in_process:
-            if self.dbapi is None:
-                self.raw = self.engine.raw_connection()
-                self.dbapi = _prepared_for_lookups(self.raw.dbapi_connection)
-            self.end_reading()
-            self.dbapi.execute("BEGIN")
-            self.reading_on, self.read_after = loop, _commits_in_process
-            loop.call_soon(self.end_reading)
+        reading_on = self.reading_on
+        # Not asyncio.get_running_loop() per check-in: it costs a getpid() system call. A loop
+        # that stopped before ending its transaction (tests start new ones) is not running.
+        if (
+            reading_on is None
+            or self.read_after != _commits_in_process
+            or not reading_on.is_running()
+        ):
+            self._begin_reading()
         # One statement by the unique token-hash index, on the DB-API connection: without
-        # SQLAlchemy's per-call compilation and caching work.
-        cursor = self.dbapi.execute(_SQLITE_LOOKUP, (self.seen_bound(), digest))
-        try:
-            found = cursor.fetchone()
-        finally:
-            cursor.close()
-        return None if found is None else _Row._make(found)
+        # SQLAlchemy's per-call compilation and caching work. fetchall() runs the statement to
+        # its end, which resets it, so the turn's COMMIT leaves no statement holding the read.
+        found: list[_Row] = self.cursor.execute(
+            _SQLITE_LOOKUP, (self.seen_bound(), digest)
+        ).fetchall()
+        return found[0] if found else None
+
+    def _begin_reading(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self.dbapi is None:
+            self.raw = self.engine.raw_connection()
+            self.dbapi = _prepared_for_lookups(self.raw.dbapi_connection)
+            self.cursor = self.dbapi.cursor()
+        self.end_reading()
+        self.dbapi.execute("BEGIN")
+        self.reading_on, self.read_after = loop, _commits_in_process
+        loop.call_soon(self.end_reading)
 
     def end_reading(self) -> None:
         if self.reading_on is not None:
@@ -275,7 +280,7 @@ class _LookupConnection:
         if len(results) == 1 and results[0].status == pq.ExecStatus.TUPLES_OK:
             self.loader.set_pgresult(results[0])
             rows = self.loader.load_rows(0, results[0].ntuples, tuple)
-            _answer(asked, {row[0]: _Row._make(row[1:]) for row in rows})
+            _answer(asked, {row[0]: row[1:] for row in rows})
         else:
             message = results[-1].error_message if results else b""
             _fail(asked, RuntimeError(message.decode(errors="replace") or "the lookup failed"))
@@ -321,7 +326,9 @@ class _PostgresLookups:
         self.send_scheduled = False
 
     def find(self, digest: str) -> asyncio.Future[_Row | None]:
-        loop = asyncio.get_running_loop()
+        loop = self.loop
+        if loop is None or not loop.is_running():  # see _Held.find: no getpid() per check-in
+            loop = asyncio.get_running_loop()
         future: asyncio.Future[_Row | None] = loop.create_future()
         self.waiting.setdefault(digest, []).append(future)
         self._send_soon(loop)
@@ -364,6 +371,43 @@ class _PostgresLookups:
         self._send()
 
 
+def _parse(body: bytes, authorization: bytes) -> tuple[str, str | None]:
+    """The check-in's token hash and the version the device reports (normalised, or None), or
+    the 4xx the documented route gives."""
+    if len(body) > MAX_BODY:
+        raise InvalidInput("The check-in body is too large.")
+    try:
+        # The model's validator itself: model_validate_json only wraps it, at a cost here.
+        version = CheckinIn.__pydantic_validator__.validate_json(body or b"{}").version
+    except ValidationError as exc:
+        raise InvalidInput(f"Invalid check-in: {exc.errors()[0]['msg']}") from None
+    scheme, _, raw = authorization.decode("latin-1").partition(" ")
+    raw = raw.strip() if scheme.lower() == "bearer" else ""
+    if not raw:
+        raise Unauthorized("Send the device token: 'Authorization: Bearer cyd_...'.")
+    if not _TOKEN_RE.fullmatch(raw):
+        raise Unauthorized("Malformed device token: expected 'cyd_' and 43 URL-safe characters.")
+    return token_hash(raw), versions.normalise(version) if version else None
+
+
+def _start(status: int, payload: bytes) -> dict[str, Any]:
+    headers: Sequence[tuple[bytes, bytes]] | None = None
+    if status == 200:
+        headers = _OK_HEADERS.get(len(payload))
+    if headers is None:
+        fresh = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(payload))]
+        if status == 401:
+            fresh.append((b"www-authenticate", b"Bearer"))
+        elif status == 200 and len(_OK_HEADERS) < 64:
+            _OK_HEADERS[len(payload)] = tuple(fresh)
+        headers = fresh
+    return {"type": "http.response.start", "status": status, "headers": headers}
+
+
+# A 200's headers by the answer's length: the answers are few (canyu.devices.schemas).
+_OK_HEADERS: dict[int, tuple[tuple[bytes, bytes], ...]] = {}
+
+
 @dataclass
 class _Serving:
     """What every check-in reads, resolved at the first one: the app's database and release
@@ -372,6 +416,7 @@ class _Serving:
     database: Database
     runtime: Runtime
     postgresql: bool
+    poll_seconds: int
 
 
 class CheckinEdge:
@@ -400,30 +445,30 @@ class CheckinEdge:
         for name, value in scope["headers"]:
             if name == b"authorization":
                 authorization = value
+        # Awaits only for PostgreSQL's lookup: on SQLite a check-in is answered in one go.
         try:
-            status, payload = await self._check_in(body, authorization.decode("latin-1"))
+            digest, current = _parse(body, authorization)
+            serving = self._serving or self._serving_now()
+            if serving.postgresql:
+                row = await self._postgres_lookups(serving).find(digest)
+            else:
+                row = self._find(serving, digest)
+            status, payload = 200, self._answer(serving, row, current)
         except CanyuError as exc:
             status, payload = _error(exc)
-        headers = [
-            (b"content-type", b"application/json"),
-            (b"content-length", b"%d" % len(payload)),
-        ]
-        if status == 401:
-            headers.append((b"www-authenticate", b"Bearer"))
-        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send(_start(status, payload))
         await send({"type": "http.response.body", "body": payload})
 
     def _serving_now(self) -> _Serving:
-        serving = self._serving
-        if serving is None:
-            database: Database = self.fastapi_app.state.database
-            runtime = runtime_for(self.fastapi_app)
-            serving = self._serving = _Serving(
-                database=database,
-                runtime=runtime,
-                postgresql=database.engine.dialect.name == "postgresql",
-            )
-        return serving
+        database: Database = self.fastapi_app.state.database
+        runtime = runtime_for(self.fastapi_app)
+        self._serving = _Serving(
+            database=database,
+            runtime=runtime,
+            postgresql=database.engine.dialect.name == "postgresql",
+            poll_seconds=runtime.settings.poll_seconds,
+        )
+        return self._serving
 
     def _held_connection(self, engine: Engine) -> _Held:
         """Connections this fast path keeps for itself. It runs on the event loop's thread, one
@@ -460,47 +505,26 @@ class CheckinEdge:
             self._drop()
             raise
 
-    async def _check_in(self, body: bytes, authorization: str) -> tuple[int, bytes]:
-        if len(body) > MAX_BODY:
-            raise InvalidInput("The check-in body is too large.")
-        try:
-            # The model's validator itself: model_validate_json only wraps it, at a cost here.
-            version = CheckinIn.__pydantic_validator__.validate_json(body or b"{}").version
-        except ValidationError as exc:
-            raise InvalidInput(f"Invalid check-in: {exc.errors()[0]['msg']}") from None
-        scheme, _, raw = authorization.partition(" ")
-        raw = raw.strip() if scheme.lower() == "bearer" else ""
-        if not raw:
-            raise Unauthorized("Send the device token: 'Authorization: Bearer cyd_...'.")
-        if not _TOKEN_RE.fullmatch(raw):
-            raise Unauthorized(
-                "Malformed device token: expected 'cyd_' and 43 URL-safe characters."
-            )
-        serving = self._serving_now()
-        current = versions.normalise(version) if version else None
-        digest = token_hash(raw)
-        if serving.postgresql:
-            row = await self._postgres_lookups(serving).find(digest)
-        else:
-            row = self._find(serving, digest)
+    def _answer(self, serving: _Serving, row: _Row | None, current: str | None) -> bytes:
         if row is None:
             raise Unauthorized("Unknown device token; register the device again.")
-        if row.revoked:
+        device_id, product_id, channel, country, model, hardware_hash, known, stale, revoked = row
+        if revoked:
             raise Unauthorized("This device token was revoked; register the device again.")
-        current = current or row.current_version
-        if current != row.current_version or row.stale:
+        current = current or known
+        if current != known or stale:
             with serving.database.engine.begin() as writer:
                 writer.execute(
                     update(Device)
-                    .where(Device.id == row.id)
+                    .where(Device.id == device_id)
                     .values(current_version=current, last_seen_at=utcnow())
                 )
         offer = offers_mod.choose(
-            self._rules(serving, row.product_id),
-            channel=row.channel,
-            country=row.country,
-            model=row.model,
-            device_key=row.hardware_hash,
+            self._rules(serving, product_id),
+            channel=channel,
+            country=country,
+            model=model,
+            device_key=hardware_hash,
             current_version=current,
         )
-        return 200, checkin_answer(offer, serving.runtime.settings.poll_seconds)
+        return checkin_answer(offer, serving.poll_seconds)

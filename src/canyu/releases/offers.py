@@ -57,10 +57,11 @@ class Rule:
     percent: float
     target: Target | None
     previous: Target | None
+    cohort_key: str = ""  # the build's key in canyu.releases.cohort, set from channel/version
 
-    @property
-    def cohort_key(self) -> str:
-        return f"{self.channel}/{self.version}"
+    def __post_init__(self) -> None:
+        # Once per rule, not once per check-in.
+        object.__setattr__(self, "cohort_key", f"{self.channel}/{self.version}")
 
     def covers(self, *, channel: str, country: str, model: str) -> bool:
         return (
