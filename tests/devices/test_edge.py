@@ -13,7 +13,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from releases.fixtures import Shop
-from sqlalchemy import select, text, update
+from sqlalchemy import event, select, text, update
+from starlette.types import Message, Receive, Scope, Send
 
 from canyu.db import Database, utcnow
 from canyu.devices import service as devices
@@ -176,6 +177,53 @@ def test_a_check_in_records_a_sighting_once_an_hour(
             seen = s.scalars(select(Device.last_seen_at)).one()
         assert (seen > utcnow() - timedelta(minutes=1)) is recorded
         assert recorded or seen == last_seen
+
+
+def test_sightings_arriving_together_are_one_transaction_committed_before_the_answers(
+    release_app: FastAPI, shop: Shop, database: Database
+) -> None:
+    shop.product()
+    tokens = fleet(database, 20)
+    with database.session() as s:
+        s.execute(update(Device).values(last_seen_at=utcnow() - timedelta(hours=2)))
+    fast_path = CheckinEdge(release_app)
+    events: list[str] = []
+
+    def committed(_connection: object) -> None:
+        events.append("commit")
+
+    async def answering(scope: Scope, receive: Receive, send: Send) -> None:
+        async def noted(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                events.append("answer")
+            await send(message)
+
+        await fast_path(scope, receive, noted)
+
+    async def all_at_once() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=answering)
+        async with httpx.AsyncClient(transport=transport, base_url="http://edge") as client:
+            await client.post(CHECKIN, json={}, headers=bearer("cyd_" + "D" * 43))  # warm up
+            events.clear()
+            event.listen(database.engine, "commit", committed)
+            try:
+                return await asyncio.gather(
+                    *(
+                        client.post(CHECKIN, json={"version": "1.5"}, headers=bearer(t))
+                        for t in tokens
+                    )
+                )
+            finally:
+                event.remove(database.engine, "commit", committed)
+
+    answers = asyncio.run(all_at_once())
+    assert [a.status_code for a in answers] == [200] * len(tokens)
+    assert events[0] == "commit"  # every answer waited for its sighting
+    assert events.count("commit") < len(tokens) / 2  # shared, not one per check-in
+    with database.session() as s:
+        rows = s.execute(select(Device.current_version, Device.last_seen_at)).all()
+    assert {version for version, _ in rows} == {"1.5"}
+    assert all(seen > utcnow() - timedelta(minutes=1) for _, seen in rows)
 
 
 @pytest.fixture

@@ -25,7 +25,8 @@ from fastapi import FastAPI
 from psycopg import pq
 from psycopg.adapt import Transformer
 from pydantic import ValidationError
-from sqlalchemy import event, update
+from sqlalchemy import Integer, String, bindparam, event, func, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -408,6 +409,40 @@ def _start(status: int, payload: bytes) -> dict[str, Any]:
 _OK_HEADERS: dict[int, tuple[tuple[bytes, bytes], ...]] = {}
 
 
+class _Sightings:
+    """The sightings (and newly reported builds) of the check-ins of one turn of the event loop,
+    written in one transaction when the turn ends. Each of those check-ins is answered once it
+    has committed, as when each was a transaction of its own inside its check-in, which cost
+    more than the rest of the check-in: a device that polls hourly is due one at nearly every
+    check-in (SEEN_EVERY)."""
+
+    def __init__(self, write: Callable[[list[dict[str, Any]]], None]) -> None:
+        self.write = write
+        self.pending: list[dict[str, Any]] = []
+        self.committed: asyncio.Future[None] | None = None
+
+    def record(self, device_id: int, version: str | None) -> asyncio.Future[None]:
+        committed = self.committed
+        if committed is None:
+            loop = asyncio.get_running_loop()
+            committed = self.committed = loop.create_future()
+            loop.call_soon(self._flush)
+        self.pending.append({"device_id": device_id, "version": version})
+        return committed
+
+    def _flush(self) -> None:
+        pending, committed = self.pending, self.committed
+        self.pending, self.committed = [], None
+        if committed is None:
+            return
+        try:
+            self.write(pending)
+        except Exception as exc:
+            committed.set_exception(exc)
+        else:
+            committed.set_result(None)
+
+
 @dataclass
 class _Serving:
     """What every check-in reads, resolved at the first one: the app's database and release
@@ -431,6 +466,7 @@ class CheckinEdge:
         self._serving: _Serving | None = None
         self._held: _Held | None = None
         self._postgres: _PostgresLookups | None = None
+        self._sightings = _Sightings(self._write_sightings)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "POST":
@@ -453,7 +489,10 @@ class CheckinEdge:
                 row = await self._postgres_lookups(serving).find(digest)
             else:
                 row = self._find(serving, digest)
-            status, payload = 200, self._answer(serving, row, current)
+            payload, recorded = self._answer(serving, row, current)
+            if recorded is not None:
+                await recorded
+            status = 200
         except CanyuError as exc:
             status, payload = _error(exc)
         await send(_start(status, payload))
@@ -505,20 +544,19 @@ class CheckinEdge:
             self._drop()
             raise
 
-    def _answer(self, serving: _Serving, row: _Row | None, current: str | None) -> bytes:
+    def _answer(
+        self, serving: _Serving, row: _Row | None, current: str | None
+    ) -> tuple[bytes, asyncio.Future[None] | None]:
+        """The answer, and the commit of the device's sighting to wait for, if one is due."""
         if row is None:
             raise Unauthorized("Unknown device token; register the device again.")
         device_id, product_id, channel, country, model, hardware_hash, known, stale, revoked = row
         if revoked:
             raise Unauthorized("This device token was revoked; register the device again.")
         current = current or known
+        recorded = None
         if current != known or stale:
-            with serving.database.engine.begin() as writer:
-                writer.execute(
-                    update(Device)
-                    .where(Device.id == device_id)
-                    .values(current_version=current, last_seen_at=utcnow())
-                )
+            recorded = self._sightings.record(device_id, current)
         offer = offers_mod.choose(
             self._rules(serving, product_id),
             channel=channel,
@@ -527,4 +565,42 @@ class CheckinEdge:
             device_key=hardware_hash,
             current_version=current,
         )
-        return checkin_answer(offer, serving.poll_seconds)
+        return checkin_answer(offer, serving.poll_seconds), recorded
+
+    def _write_sightings(self, pending: list[dict[str, Any]]) -> None:
+        serving = self._serving or self._serving_now()
+        held = self._held_connection(serving.database.engine)
+        now = utcnow()
+        try:
+            with held.connection.begin():
+                if serving.postgresql:
+                    # One statement for the whole turn, not one per device; a device seen twice
+                    # in it keeps the version it reported last.
+                    latest = {p["device_id"]: p["version"] for p in pending}
+                    held.connection.execute(
+                        _POSTGRES_SIGHTINGS,
+                        {"ids": list(latest), "versions": list(latest.values()), "seen": now},
+                    )
+                else:  # SQLite: one prepared statement, run per device in one transaction
+                    held.connection.execute(_SIGHTING, [{**p, "seen": now} for p in pending])
+        except Exception:
+            self._drop()
+            raise
+
+
+_SIGHTING = (
+    update(Device)
+    .where(Device.id == bindparam("device_id"))
+    .values(current_version=bindparam("version"), last_seen_at=bindparam("seen"))
+)
+_SIGHTED = (
+    func.unnest(bindparam("ids", type_=ARRAY(Integer)), bindparam("versions", type_=ARRAY(String)))
+    .table_valued("id", "version")
+    .render_derived()
+    .alias("sighted")
+)
+_POSTGRES_SIGHTINGS = (
+    update(Device)
+    .where(Device.id == _SIGHTED.c.id)
+    .values(current_version=_SIGHTED.c.version, last_seen_at=bindparam("seen"))
+)
