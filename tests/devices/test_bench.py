@@ -1,5 +1,6 @@
 """`canyu bench checkin` measures the same thing on a database it loaded earlier as on a fresh
-one: the check-in's read path, with no sighting due."""
+one: the check-in's read path, with no sighting due; with ``--sightings``, exactly the devices it
+is about to measure are due one."""
 
 from __future__ import annotations
 
@@ -28,3 +29,18 @@ def test_a_reused_bench_database_has_no_sightings_due(shop: Shop, database: Data
         oldest = s.scalar(select(func.min(Device.last_seen_at)))
     assert oldest is not None
     assert oldest > utcnow() - timedelta(minutes=1)
+
+
+def test_sightings_mode_makes_exactly_the_measured_devices_due(
+    shop: Shop, database: Database
+) -> None:
+    product = shop.product()
+    with progress_bar() as bar:
+        tokens = bench.load_devices(database, product.id, 1000, bar)
+    url = database.engine.url.render_as_string(hide_password=False)
+    bench.mark_due(url, tokens[:600])
+    hour_ago = utcnow() - timedelta(hours=1)
+    with database.session() as s:
+        due = s.scalar(select(func.count(Device.id)).where(Device.last_seen_at < hour_ago))
+        not_due = s.scalar(select(func.count(Device.id)).where(Device.last_seen_at >= hour_ago))
+    assert (due, not_due) == (600, 400)
