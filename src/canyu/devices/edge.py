@@ -410,11 +410,12 @@ _OK_HEADERS: dict[int, tuple[tuple[bytes, bytes], ...]] = {}
 
 
 class _Sightings:
-    """The sightings (and newly reported builds) of the check-ins of one turn of the event loop,
-    written in one transaction when the turn ends. Each of those check-ins is answered once it
-    has committed, as when each was a transaction of its own inside its check-in, which cost
-    more than the rest of the check-in: a device that polls hourly is due one at nearly every
-    check-in (SEEN_EVERY)."""
+    """The sightings (last-seen times, and builds newly reported) of the check-ins of one turn of
+    the event loop, written in one transaction when the turn ends; each of those check-ins is
+    answered once it has committed.
+
+    Why: a device that polls hourly is due a sighting at nearly every check-in (SEEN_EVERY), and
+    a transaction per check-in cost more than all the rest of the check-in."""
 
     def __init__(self, write: Callable[[list[dict[str, Any]]], None]) -> None:
         self.write = write
@@ -481,7 +482,7 @@ class CheckinEdge:
         for name, value in scope["headers"]:
             if name == b"authorization":
                 authorization = value
-        # Awaits only for PostgreSQL's lookup: on SQLite a check-in is answered in one go.
+        # Awaits only PostgreSQL's lookup and a due sighting's commit; the rest is synchronous.
         try:
             digest, current = _parse(body, authorization)
             serving = self._serving or self._serving_now()
