@@ -404,6 +404,9 @@ def test_a_feedback_spike_against_the_previous_build_pauses(
     offered = [t for t in tokens if checkin(api, t, "2.0")]
     for token in offered:
         install(api, token, "2.1")
+    # The gates the reports started in the background finish first: one of them running after
+    # the posts below would pause the rollout before the evaluation this test reads.
+    shop.runtime.settle()
     _post_about(database, friend, "2.1", 12)  # 12 posts on ~30 installs
     decision = shop.evaluate(rollout, now=LATER)
     assert decision.action == health.Action.PAUSE, decision
