@@ -25,8 +25,7 @@ from fastapi import FastAPI
 from psycopg import pq
 from psycopg.adapt import Transformer
 from pydantic import ValidationError
-from sqlalchemy import Integer, String, bindparam, event, func, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import bindparam, event, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -190,6 +189,11 @@ def _prepared_for_lookups(dbapi: Any) -> Any:
 _Waiting = dict[str, list["asyncio.Future[_Row | None]"]]
 
 
+def _conninfo(engine: Engine) -> str:
+    """The engine's database for psycopg's own connections (libpq's URL form)."""
+    return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 def _fail(lookups: _Waiting, exc: BaseException) -> None:
     for futures in lookups.values():
         for future in futures:
@@ -316,8 +320,7 @@ class _PostgresLookups:
     MAX_BATCH = 256
 
     def __init__(self, engine: Engine) -> None:
-        url = engine.url.set(drivername="postgresql")
-        self.conninfo = url.render_as_string(hide_password=False)
+        self.conninfo = _conninfo(engine)
         self.seen_bound = _SeenBound(engine)
         self.waiting: _Waiting = {}
         self.connections: list[_LookupConnection] = []
@@ -411,11 +414,13 @@ _OK_HEADERS: dict[int, tuple[tuple[bytes, bytes], ...]] = {}
 
 class _Sightings:
     """The sightings (last-seen times, and builds newly reported) of the check-ins of one turn of
-    the event loop, written in one transaction when the turn ends; each of those check-ins is
-    answered once it has committed.
+    the event loop, written together at the turn's end; each of those check-ins is answered once
+    they have committed.
 
     Why: a device that polls hourly is due a sighting at nearly every check-in (SEEN_EVERY), and
-    a transaction per check-in cost more than all the rest of the check-in."""
+    a transaction per check-in cost more than all the rest of the check-in. This one is SQLite's:
+    one transaction on the fast path's held connection (``write``), synchronous like its lookups.
+    """
 
     def __init__(self, write: Callable[[list[dict[str, Any]]], None]) -> None:
         self.write = write
@@ -445,6 +450,74 @@ class _Sightings:
 
 
 @dataclass
+class _Batch:
+    """Sightings gathered for one UPDATE: the build each device reported last, and the future
+    its check-ins wait on."""
+
+    versions: dict[int, str | None]
+    committed: asyncio.Future[None]
+
+
+class _PostgresSightings:
+    """PostgreSQL's sightings, like _Sightings but without blocking the event loop: each batch
+    is one ``UPDATE ... FROM unnest(ids, versions)`` in autocommit on a connection of its own,
+    awaited by a task; the sightings of later turns gather while one is in flight and go in the
+    next. Each check-in is answered once its batch has committed."""
+
+    STATEMENT = (
+        "UPDATE devices SET current_version = sighted.version, last_seen_at = %s"
+        " FROM unnest(%s::integer[], %s::varchar[]) AS sighted(id, version)"
+        " WHERE devices.id = sighted.id"
+    )
+
+    def __init__(self, conninfo: str) -> None:
+        self.conninfo = conninfo
+        self.connection: psycopg.AsyncConnection[Any] | None = None
+        self.batch: _Batch | None = None
+        self.writer: asyncio.Task[None] | None = None
+
+    def record(self, device_id: int, version: str | None) -> asyncio.Future[None]:
+        loop = asyncio.get_running_loop()
+        batch = self.batch
+        if batch is None:
+            batch = self.batch = _Batch({}, loop.create_future())
+        batch.versions[device_id] = version  # a device seen twice keeps what it reported last
+        writer = self.writer
+        if writer is None or writer.done() or writer.get_loop() is not loop:
+            if writer is not None and writer.get_loop() is not loop:
+                self._discard()  # a new event loop (tests): the old one's socket is gone
+            self.writer = loop.create_task(self._write())
+        return batch.committed
+
+    async def _write(self) -> None:
+        # Starts in the next turn of the loop, so this turn's sightings are all in its batch.
+        while self.batch is not None:
+            batch, self.batch = self.batch, None
+            try:
+                await self._execute(batch.versions)
+            except Exception as exc:
+                self._discard()
+                batch.committed.set_exception(exc)
+            else:
+                batch.committed.set_result(None)
+
+    async def _execute(self, versions: dict[int, str | None]) -> None:
+        connection = self.connection
+        if connection is None or connection.closed:
+            connection = self.connection = await psycopg.AsyncConnection.connect(
+                self.conninfo, autocommit=True
+            )
+        await connection.execute(
+            self.STATEMENT, (utcnow(), list(versions), list(versions.values()))
+        )
+
+    def _discard(self) -> None:
+        connection, self.connection = self.connection, None
+        if connection is not None:
+            connection.pgconn.finish()
+
+
+@dataclass
 class _Serving:
     """What every check-in reads, resolved at the first one: the app's database and release
     runtime do not change while it serves."""
@@ -453,6 +526,7 @@ class _Serving:
     runtime: Runtime
     postgresql: bool
     poll_seconds: int
+    sightings: _Sightings | _PostgresSightings
 
 
 class CheckinEdge:
@@ -467,7 +541,6 @@ class CheckinEdge:
         self._serving: _Serving | None = None
         self._held: _Held | None = None
         self._postgres: _PostgresLookups | None = None
-        self._sightings = _Sightings(self._write_sightings)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "POST":
@@ -502,11 +575,17 @@ class CheckinEdge:
     def _serving_now(self) -> _Serving:
         database: Database = self.fastapi_app.state.database
         runtime = runtime_for(self.fastapi_app)
+        postgresql = database.engine.dialect.name == "postgresql"
         self._serving = _Serving(
             database=database,
             runtime=runtime,
-            postgresql=database.engine.dialect.name == "postgresql",
+            postgresql=postgresql,
             poll_seconds=runtime.settings.poll_seconds,
+            sightings=(
+                _PostgresSightings(_conninfo(database.engine))
+                if postgresql
+                else _Sightings(self._write_sightings)
+            ),
         )
         return self._serving
 
@@ -557,7 +636,7 @@ class CheckinEdge:
         current = current or known
         recorded = None
         if current != known or stale:
-            recorded = self._sightings.record(device_id, current)
+            recorded = serving.sightings.record(device_id, current)
         offer = offers_mod.choose(
             self._rules(serving, product_id),
             channel=channel,
@@ -569,21 +648,14 @@ class CheckinEdge:
         return checkin_answer(offer, serving.poll_seconds), recorded
 
     def _write_sightings(self, pending: list[dict[str, Any]]) -> None:
+        """SQLite's sightings of one turn: one prepared statement, run per device in one
+        transaction on the held connection."""
         serving = self._serving or self._serving_now()
         held = self._held_connection(serving.database.engine)
         now = utcnow()
         try:
             with held.connection.begin():
-                if serving.postgresql:
-                    # One statement for the whole turn, not one per device; a device seen twice
-                    # in it keeps the version it reported last.
-                    latest = {p["device_id"]: p["version"] for p in pending}
-                    held.connection.execute(
-                        _POSTGRES_SIGHTINGS,
-                        {"ids": list(latest), "versions": list(latest.values()), "seen": now},
-                    )
-                else:  # SQLite: one prepared statement, run per device in one transaction
-                    held.connection.execute(_SIGHTING, [{**p, "seen": now} for p in pending])
+                held.connection.execute(_SIGHTING, [{**p, "seen": now} for p in pending])
         except Exception:
             self._drop()
             raise
@@ -593,15 +665,4 @@ _SIGHTING = (
     update(Device)
     .where(Device.id == bindparam("device_id"))
     .values(current_version=bindparam("version"), last_seen_at=bindparam("seen"))
-)
-_SIGHTED = (
-    func.unnest(bindparam("ids", type_=ARRAY(Integer)), bindparam("versions", type_=ARRAY(String)))
-    .table_valued("id", "version")
-    .render_derived()
-    .alias("sighted")
-)
-_POSTGRES_SIGHTINGS = (
-    update(Device)
-    .where(Device.id == _SIGHTED.c.id)
-    .values(current_version=_SIGHTED.c.version, last_seen_at=bindparam("seen"))
 )
