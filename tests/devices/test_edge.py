@@ -226,6 +226,29 @@ def test_sightings_arriving_together_are_written_together_and_committed_before_t
     assert len({seen for _, seen in rows}) < len(tokens) / 2
 
 
+def test_sightings_are_written_from_one_event_loop_after_another(
+    release_app: FastAPI, shop: Shop, database: Database
+) -> None:
+    """A server's loop can end and another start (tests, reloads): the next loop's sightings
+    must not wait on the old loop's writer or connection."""
+    shop.product()
+    tokens = fleet(database, 2)
+    with database.session() as s:
+        s.execute(update(Device).values(last_seen_at=utcnow() - timedelta(hours=2)))
+    fast_path = CheckinEdge(release_app)
+
+    async def check_in(token: str) -> httpx.Response:
+        transport = httpx.ASGITransport(app=fast_path)
+        async with httpx.AsyncClient(transport=transport, base_url="http://edge") as client:
+            return await client.post(CHECKIN, json={"version": "1.5"}, headers=bearer(token))
+
+    answers = [asyncio.run(check_in(token)) for token in tokens]
+    assert [a.status_code for a in answers] == [200, 200]
+    with database.session() as s:
+        versions = s.scalars(select(Device.current_version)).all()
+    assert versions == ["1.5", "1.5"]
+
+
 @pytest.fixture
 def served_once(
     release_app: FastAPI, shop: Shop, database: Database

@@ -478,14 +478,16 @@ class _PostgresSightings:
 
     def record(self, device_id: int, version: str | None) -> asyncio.Future[None]:
         loop = asyncio.get_running_loop()
+        writer = self.writer
+        if writer is not None and writer.get_loop() is not loop:
+            # A new event loop (tests): the old one's socket, and whoever waited there, are gone.
+            self._discard()
+            self.batch = writer = None
         batch = self.batch
         if batch is None:
             batch = self.batch = _Batch({}, loop.create_future())
         batch.versions[device_id] = version  # a device seen twice keeps what it reported last
-        writer = self.writer
-        if writer is None or writer.done() or writer.get_loop() is not loop:
-            if writer is not None and writer.get_loop() is not loop:
-                self._discard()  # a new event loop (tests): the old one's socket is gone
+        if writer is None or writer.done():
             self.writer = loop.create_task(self._write())
         return batch.committed
 
