@@ -15,9 +15,10 @@ import asyncio
 import itertools
 import json
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import psycopg
@@ -107,7 +108,8 @@ class _Held:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.connection: Connection = engine.connect()  # for reloading the offers
+        # For reloading the offers and, on SQLite, writing the sightings.
+        self.connection: Connection = engine.connect()
         # The SQLite lookup's own connection, opened at the first lookup (PostgreSQL's lookups
         # are _PostgresLookups'): the pool's wrapper and its DB-API connection.
         self.raw: Any = None
@@ -412,57 +414,56 @@ def _start(status: int, payload: bytes) -> dict[str, Any]:
 _OK_HEADERS: dict[int, tuple[tuple[bytes, bytes], ...]] = {}
 
 
-class _Sightings:
-    """The sightings (last-seen times, and builds newly reported) of the check-ins of one turn of
-    the event loop, written together at the turn's end; each of those check-ins is answered once
-    they have committed.
-
-    Why: a device that polls hourly is due a sighting at nearly every check-in (SEEN_EVERY), and
-    a transaction per check-in cost more than all the rest of the check-in. This one is SQLite's:
-    one transaction on the fast path's held connection (``write``), synchronous like its lookups.
-    """
-
-    def __init__(self, write: Callable[[list[dict[str, Any]]], None]) -> None:
-        self.write = write
-        self.pending: list[dict[str, Any]] = []
-        self.committed: asyncio.Future[None] | None = None
-
-    def record(self, device_id: int, version: str | None) -> asyncio.Future[None]:
-        committed = self.committed
-        if committed is None:
-            loop = asyncio.get_running_loop()
-            committed = self.committed = loop.create_future()
-            loop.call_soon(self._flush)
-        self.pending.append({"device_id": device_id, "version": version})
-        return committed
-
-    def _flush(self) -> None:
-        pending, committed = self.pending, self.committed
-        self.pending, self.committed = [], None
-        if committed is None:
-            return
-        try:
-            self.write(pending)
-        except Exception as exc:
-            committed.set_exception(exc)
-        else:
-            committed.set_result(None)
-
-
 @dataclass
 class _Batch:
-    """Sightings gathered for one UPDATE: the build each device reported last, and the future
+    """Sightings gathered for one write: the build each device reported last, and the future
     its check-ins wait on."""
 
     versions: dict[int, str | None]
     committed: asyncio.Future[None]
 
 
-class _PostgresSightings:
-    """PostgreSQL's sightings, like _Sightings but without blocking the event loop: each batch
-    is one ``UPDATE ... FROM unnest(ids, versions)`` in autocommit on a connection of its own,
-    awaited by a task; the sightings of later turns gather while one is in flight and go in the
-    next. Each check-in is answered once its batch has committed."""
+class _Sightings:
+    """Sightings (last-seen times, and builds newly reported) written in batches: those of one
+    turn of the event loop go in one write, made by a task in the next turn; while it is in
+    flight the later turns' sightings gather for the next. Each check-in is answered once its
+    batch has committed.
+
+    Why: a device that polls hourly is due a sighting at nearly every check-in (SEEN_EVERY), and
+    a transaction per check-in cost more than all the rest of the check-in."""
+
+    def __init__(self, write: Callable[[dict[int, str | None]], Awaitable[None]]) -> None:
+        self.write = write
+        self.batch: _Batch | None = None
+        self.writer: asyncio.Task[None] | None = None
+
+    def record(self, device_id: int, version: str | None) -> asyncio.Future[None]:
+        loop = asyncio.get_running_loop()
+        writer = self.writer
+        if writer is not None and writer.get_loop() is not loop:
+            self.batch = writer = None  # a new event loop (tests): its waiters are gone
+        batch = self.batch
+        if batch is None:
+            batch = self.batch = _Batch({}, loop.create_future())
+        batch.versions[device_id] = version  # a device seen twice keeps what it reported last
+        if writer is None or writer.done():
+            self.writer = loop.create_task(self._write())
+        return batch.committed
+
+    async def _write(self) -> None:
+        while self.batch is not None:
+            batch, self.batch = self.batch, None
+            try:
+                await self.write(batch.versions)
+            except Exception as exc:
+                batch.committed.set_exception(exc)
+            else:
+                batch.committed.set_result(None)
+
+
+class _PostgresSightingWriter:
+    """PostgreSQL's batch: one ``UPDATE ... FROM unnest(ids, versions)`` in autocommit on a
+    connection of its own, awaited, so the event loop goes on serving meanwhile."""
 
     STATEMENT = (
         "UPDATE devices SET current_version = sighted.version, last_seen_at = %s"
@@ -473,45 +474,24 @@ class _PostgresSightings:
     def __init__(self, conninfo: str) -> None:
         self.conninfo = conninfo
         self.connection: psycopg.AsyncConnection[Any] | None = None
-        self.batch: _Batch | None = None
-        self.writer: asyncio.Task[None] | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
 
-    def record(self, device_id: int, version: str | None) -> asyncio.Future[None]:
+    async def __call__(self, versions: dict[int, str | None]) -> None:
         loop = asyncio.get_running_loop()
-        writer = self.writer
-        if writer is not None and writer.get_loop() is not loop:
-            # A new event loop (tests): the old one's socket, and whoever waited there, are gone.
+        if self.loop is not loop:  # a new event loop (tests): the old one's socket is gone
             self._discard()
-            self.batch = writer = None
-        batch = self.batch
-        if batch is None:
-            batch = self.batch = _Batch({}, loop.create_future())
-        batch.versions[device_id] = version  # a device seen twice keeps what it reported last
-        if writer is None or writer.done():
-            self.writer = loop.create_task(self._write())
-        return batch.committed
-
-    async def _write(self) -> None:
-        # Starts in the next turn of the loop, so this turn's sightings are all in its batch.
-        while self.batch is not None:
-            batch, self.batch = self.batch, None
-            try:
-                await self._execute(batch.versions)
-            except Exception as exc:
-                self._discard()
-                batch.committed.set_exception(exc)
-            else:
-                batch.committed.set_result(None)
-
-    async def _execute(self, versions: dict[int, str | None]) -> None:
-        connection = self.connection
-        if connection is None or connection.closed:
-            connection = self.connection = await psycopg.AsyncConnection.connect(
-                self.conninfo, autocommit=True
-            )
-        await connection.execute(
-            self.STATEMENT, (utcnow(), list(versions), list(versions.values()))
-        )
+            self.loop = loop
+        try:
+            connection = self.connection
+            if connection is None or connection.closed:
+                connection = self.connection = await psycopg.AsyncConnection.connect(
+                    self.conninfo, autocommit=True
+                )
+            ids, reported = list(versions), list(versions.values())
+            await connection.execute(self.STATEMENT, (utcnow(), ids, reported))
+        except Exception:
+            self._discard()
+            raise
 
     def _discard(self) -> None:
         connection, self.connection = self.connection, None
@@ -528,7 +508,7 @@ class _Serving:
     runtime: Runtime
     postgresql: bool
     poll_seconds: int
-    sightings: _Sightings | _PostgresSightings
+    sightings: _Sightings
 
 
 class CheckinEdge:
@@ -583,10 +563,10 @@ class CheckinEdge:
             runtime=runtime,
             postgresql=postgresql,
             poll_seconds=runtime.settings.poll_seconds,
-            sightings=(
-                _PostgresSightings(_conninfo(database.engine))
+            sightings=_Sightings(
+                _PostgresSightingWriter(_conninfo(database.engine))
                 if postgresql
-                else _Sightings(self._write_sightings)
+                else partial(self._write_sightings, database.engine)
             ),
         )
         return self._serving
@@ -649,15 +629,15 @@ class CheckinEdge:
         )
         return checkin_answer(offer, serving.poll_seconds), recorded
 
-    def _write_sightings(self, pending: list[dict[str, Any]]) -> None:
-        """SQLite's sightings of one turn: one prepared statement, run per device in one
-        transaction on the held connection."""
-        serving = self._serving or self._serving_now()
-        held = self._held_connection(serving.database.engine)
+    async def _write_sightings(self, engine: Engine, versions: dict[int, str | None]) -> None:
+        """SQLite's batch: one prepared statement, run per device in one transaction on the
+        held connection; synchronous, like SQLite's lookups."""
+        held = self._held_connection(engine)
         now = utcnow()
+        rows = [{"device_id": d, "version": v, "seen": now} for d, v in versions.items()]
         try:
             with held.connection.begin():
-                held.connection.execute(_SIGHTING, [{**p, "seen": now} for p in pending])
+                held.connection.execute(_SIGHTING, rows)
         except Exception:
             self._drop()
             raise

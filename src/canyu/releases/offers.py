@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from packaging.version import InvalidVersion, Version
 from sqlalchemy import select
@@ -57,11 +57,11 @@ class Rule:
     percent: float
     target: Target | None
     previous: Target | None
-    cohort_key: str = ""  # the build's key in canyu.releases.cohort, set from channel/version
 
-    def __post_init__(self) -> None:
-        # Once per rule, not once per check-in.
-        object.__setattr__(self, "cohort_key", f"{self.channel}/{self.version}")
+    @cached_property
+    def cohort_key(self) -> str:
+        """The build's key in canyu.releases.cohort: built once per rule, not per check-in."""
+        return f"{self.channel}/{self.version}"
 
     def covers(self, *, channel: str, country: str, model: str) -> bool:
         return (
