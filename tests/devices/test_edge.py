@@ -18,7 +18,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from canyu.db import Database, utcnow
 from canyu.devices import service as devices
-from canyu.devices.edge import CheckinEdge
+from canyu.devices.edge import CheckinEdge, _PostgresSightingWriter
 from canyu.devices.models import Device
 
 from .test_devices import bearer, fleet
@@ -285,15 +285,63 @@ def test_a_lookup_connection_the_server_closed_is_replaced(
     assert fast_path._postgres is not None
     (lookups,) = fast_path._postgres.connections
     pid = lookups.pgconn.backend_pid
-    with database.engine.connect() as admin:
-        admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-        for _ in range(100):  # the server ends the backend a moment later
-            if not admin.scalar(
-                text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}
-            ):
-                break
-            time.sleep(0.05)
+    terminate(database, pid)
     answers = [client.post(CHECKIN, json={}, headers=device) for _ in range(3)]
     assert [answer.status_code for answer in answers] == [200] * 3
     (replacement,) = [c for c in fast_path._postgres.connections if not c.closed]
     assert replacement.pgconn.backend_pid != pid
+
+
+def terminate(database: Database, *pids: int) -> None:
+    """End these PostgreSQL backends, as an administrator or a restart would, and wait until
+    they are gone."""
+    with database.engine.connect() as admin:
+        for pid in pids:
+            admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        for _ in range(100):  # the server ends the backends a moment later
+            if not admin.scalar(
+                text("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(:pids)"),
+                {"pids": list(pids)},
+            ):
+                return
+            time.sleep(0.05)
+
+
+def test_a_check_in_on_connections_the_server_closed_unnoticed_is_still_answered(
+    release_app: FastAPI, shop: Shop, database: Database
+) -> None:
+    """The server closes the lookup and sightings connections while the event loop is not
+    looking, so the next check-in's lookup and sighting go out on dead connections: both are
+    made again on new ones, and the device gets its answer, not an error."""
+    if database.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's own connections; SQLite's are the held ones tested above")
+    shop.product()
+    (token,) = fleet(database, 1)
+    fast_path = CheckinEdge(release_app)
+    loop = asyncio.new_event_loop()
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=fast_path), base_url="http://e")
+
+    def check_in(version: str) -> httpx.Response:
+        sent = client.post(CHECKIN, json={"version": version}, headers=bearer(token))
+        return loop.run_until_complete(sent)
+
+    try:
+        assert check_in("1.5").status_code == 200  # a new build: a lookup and a sighting
+        assert fast_path._postgres is not None
+        assert fast_path._serving is not None
+        (lookups,) = fast_path._postgres.connections
+        writer = fast_path._serving.sightings.write
+        assert isinstance(writer, _PostgresSightingWriter)
+        assert writer.connection is not None
+        gone = (lookups.pgconn.backend_pid, writer.connection.pgconn.backend_pid)
+        terminate(database, *gone)  # the loop is not running: nothing reads the sockets
+        answer = check_in("1.6")
+        assert answer.status_code == 200, answer.text
+        assert fast_path._postgres.connections[-1].pgconn.backend_pid not in gone
+        assert writer.connection is not None
+        assert writer.connection.pgconn.backend_pid not in gone
+    finally:
+        loop.run_until_complete(client.aclose())
+        loop.close()
+    with database.session() as s:
+        assert s.scalars(select(Device.current_version)).one() == "1.6"

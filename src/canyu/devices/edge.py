@@ -222,14 +222,20 @@ class _LookupConnection:
     STATEMENT = "canyu_checkin_lookup"
 
     def __init__(
-        self, connection: Any, loop: asyncio.AbstractEventLoop, done: Callable[[], None]
+        self,
+        connection: Any,
+        loop: asyncio.AbstractEventLoop,
+        done: Callable[[], None],
+        lost: Callable[[_Waiting], None],
     ) -> None:
         self.connection = connection
         self.pgconn = connection.pgconn
         self.loop = loop
         self.done = done  # called once this connection is free again, or closed
+        self.lost = lost  # given the lookups in flight when the connection broke, to ask again
         self.loader = Transformer(connection)
         self.asked: _Waiting | None = None
+        self.asked_again = False  # whether the lookups in flight were lost once already
         self.results: list[Any] = []
         self.closed = False
         # Sends block only while the socket's buffer is full, which one query never fills;
@@ -240,7 +246,11 @@ class _LookupConnection:
 
     @classmethod
     async def open(
-        cls, conninfo: str, loop: asyncio.AbstractEventLoop, done: Callable[[], None]
+        cls,
+        conninfo: str,
+        loop: asyncio.AbstractEventLoop,
+        done: Callable[[], None],
+        lost: Callable[[_Waiting], None],
     ) -> _LookupConnection:
         connection = await psycopg.AsyncConnection.connect(conninfo, autocommit=True)
         try:
@@ -251,18 +261,16 @@ class _LookupConnection:
         except BaseException:
             await connection.close()
             raise
-        return cls(connection, loop, done)
+        return cls(connection, loop, done, lost)
 
-    def ask(self, lookups: _Waiting, seen_bound: bytes) -> None:
+    def ask(self, lookups: _Waiting, seen_bound: bytes, *, again: bool = False) -> None:
+        self.asked, self.asked_again = lookups, again
         try:
             self.pgconn.send_query_prepared(
                 self.STATEMENT.encode(), [seen_bound, ("{" + ",".join(lookups) + "}").encode()]
             )
         except Exception as exc:
-            _fail(lookups, exc)
-            self.close()
-            return
-        self.asked = lookups
+            self._broken(exc)
 
     def _readable(self) -> None:
         complete = False
@@ -275,15 +283,19 @@ class _LookupConnection:
                     break
                 self.results.append(result)
         except Exception as exc:
-            _fail(self.asked or {}, exc)
-            self.close()
+            self._broken(exc)
+            return
+        if self.pgconn.status == pq.ConnStatus.BAD:
+            # The server's last words (an administrator's termination, a shutdown) came before
+            # it closed the connection: whatever was asked goes to another one.
+            self._broken(ConnectionError("the server closed the lookup connection"))
             return
         if not complete:
             return
         asked, self.asked = self.asked, None
         results, self.results = self.results, []
         if asked is None:
-            return  # nothing was asked: the server's last words before it closes the connection
+            return  # nothing was asked (a notice from the server)
         if len(results) == 1 and results[0].status == pq.ExecStatus.TUPLES_OK:
             self.loader.set_pgresult(results[0])
             rows = self.loader.load_rows(0, results[0].ntuples, tuple)
@@ -292,6 +304,17 @@ class _LookupConnection:
             message = results[-1].error_message if results else b""
             _fail(asked, RuntimeError(message.decode(errors="replace") or "the lookup failed"))
         self.done()
+
+    def _broken(self, exc: Exception) -> None:
+        """The connection failed, not the query: a lookup only reads, so the lookups in flight
+        are asked again on another connection (once: lost twice, they fail)."""
+        asked, self.asked = self.asked, None
+        if asked:
+            if self.asked_again:
+                _fail(asked, exc)
+            else:
+                self.lost(asked)
+        self.close()
 
     def close(self) -> None:
         if self.closed:
@@ -325,6 +348,7 @@ class _PostgresLookups:
         self.conninfo = _conninfo(engine)
         self.seen_bound = _SeenBound(engine)
         self.waiting: _Waiting = {}
+        self.lost: _Waiting = {}  # lookups a broken connection lost, asked again before the rest
         self.connections: list[_LookupConnection] = []
         self.loop: asyncio.AbstractEventLoop | None = None
         # Held: the loop keeps only weak references to tasks.
@@ -354,24 +378,34 @@ class _PostgresLookups:
             self.loop = loop
         self.connections = [c for c in self.connections if not c.closed]
         for connection in self.connections:
-            if not self.waiting:
-                return
-            if connection.asked is None:
+            if connection.asked is not None:
+                continue
+            if self.lost:
+                lost, self.lost = self.lost, {}
+                connection.ask(lost, self.seen_bound(), again=True)
+            elif self.waiting:
                 digests = list(itertools.islice(self.waiting, self.MAX_BATCH))
                 batch = {digest: self.waiting.pop(digest) for digest in digests}
                 connection.ask(batch, self.seen_bound())
-        if self.waiting and len(self.connections) + len(self.opening) < self.SIZE:
+            else:
+                return
+        if (self.waiting or self.lost) and len(self.connections) + len(self.opening) < self.SIZE:
             opening = loop.create_task(self._open(loop))
             self.opening.add(opening)
             opening.add_done_callback(self.opening.discard)
 
+    def _lost(self, lookups: _Waiting) -> None:
+        for digest, futures in lookups.items():
+            self.lost.setdefault(digest, []).extend(futures)
+
     async def _open(self, loop: asyncio.AbstractEventLoop) -> None:
         try:
-            connection = await _LookupConnection.open(self.conninfo, loop, self._send)
+            connection = await _LookupConnection.open(self.conninfo, loop, self._send, self._lost)
         except Exception as exc:
             if all(c.closed for c in self.connections):  # nothing else would answer them
-                waiting, self.waiting = self.waiting, {}
+                waiting, self.waiting, lost, self.lost = self.waiting, {}, self.lost, {}
                 _fail(waiting, exc)
+                _fail(lost, exc)
             return
         self.connections.append(connection)
         self._send()
@@ -481,17 +515,25 @@ class _PostgresSightingWriter:
         if self.loop is not loop:  # a new event loop (tests): the old one's socket is gone
             self._discard()
             self.loop = loop
-        try:
-            connection = self.connection
-            if connection is None or connection.closed:
-                connection = self.connection = await psycopg.AsyncConnection.connect(
-                    self.conninfo, autocommit=True
-                )
-            ids, reported = list(versions), list(versions.values())
-            await connection.execute(self.STATEMENT, (utcnow(), ids, reported))
-        except Exception:
-            self._discard()
-            raise
+        ids, reported = list(versions), list(versions.values())
+        while True:
+            reused = self.connection is not None and not self.connection.closed
+            try:
+                if self.connection is None or self.connection.closed:
+                    self.connection = await psycopg.AsyncConnection.connect(
+                        self.conninfo, autocommit=True
+                    )
+                await self.connection.execute(self.STATEMENT, (utcnow(), ids, reported))
+                return
+            except psycopg.OperationalError:
+                self._discard()
+                # A held connection the server closed meanwhile (a restart, an idle timeout):
+                # written again on a new one, which is safe, as the update sets the same values.
+                if not reused:
+                    raise
+            except Exception:
+                self._discard()
+                raise
 
     def _discard(self) -> None:
         connection, self.connection = self.connection, None
