@@ -10,6 +10,8 @@ from packaging.version import Version
 
 from canyu.errors import Conflict, InvalidInput
 from canyu.releases import changelog, cohort, health, versions
+from canyu.releases.models import RolloutStatus
+from canyu.releases.offers import ProductRules, Rule, Target, choose
 from canyu.releases.train import TrainSchedule, holiday_name, upcoming
 
 # --- versions ----------------------------------------------------------------------------------
@@ -56,6 +58,89 @@ def test_cohort_positions_are_stable_uniform_and_nested() -> None:
     assert len(in5 & other) < 0.2 * len(in5)  # another build picks other devices first
     assert not cohort.in_cohort("d", "b", 0)
     assert cohort.in_cohort("d", "b", 100)
+
+
+# --- offers ------------------------------------------------------------------------------------
+
+
+def rule(
+    rollout_id: int,
+    version: str,
+    status: RolloutStatus = RolloutStatus.ACTIVE,
+    *,
+    percent: float = 100,
+    countries: frozenset[str] = frozenset(),
+    previous: str | None = None,
+) -> Rule:
+    def target(v: str) -> Target:
+        return Target(int(v.replace(".", "")), v, f"update-{v}.zip", 10, "0" * 64)
+
+    return Rule(
+        rollout_id=rollout_id,
+        product_id=1,
+        status=status.value,
+        build_id=int(version.replace(".", "")),
+        channel="stable",
+        version=version,
+        parsed=Version(version),
+        channels=frozenset({"stable"}),
+        countries=countries,
+        models=frozenset(),
+        percent=percent,
+        target=target(version),
+        previous=target(previous) if previous else None,
+    )
+
+
+def offered(
+    rules: ProductRules, *, key: str = "d", current: str | None = "1.0", country: str = "CN"
+) -> str | None:
+    offer = choose(
+        rules, channel="stable", country=country, model="m", device_key=key, current_version=current
+    )
+    return (
+        None if offer is None else offer.target.version + (" (rollback)" if offer.rollback else "")
+    )
+
+
+def test_a_device_is_offered_the_newest_build_whose_cohort_has_it() -> None:
+    rules = ProductRules(
+        [
+            rule(1, "1.1", RolloutStatus.COMPLETED),
+            rule(2, "1.3", percent=50),
+            rule(3, "1.2"),
+            rule(4, "1.4", RolloutStatus.PAUSED),
+            rule(5, "1.5", countries=frozenset({"IN"})),
+        ]
+    )
+    keys = [f"device-{i}" for i in range(200)]
+    in_13 = {k for k in keys if cohort.in_cohort(k, "stable/1.3", 50)}
+    assert 60 < len(in_13) < 140
+    for key in keys:  # the same kind of device, so the same plan: only the cohort differs
+        assert offered(rules, key=key) == ("1.3" if key in in_13 else "1.2")
+    assert offered(rules, country="IN") == "1.5"  # another kind of device, its own plan
+    assert offered(rules, current="1.5") is None  # nothing newer
+    d_in_13 = cohort.in_cohort("d", "stable/1.3", 50)
+    assert offered(rules, current="1.2") == ("1.3" if d_in_13 else None)
+    assert offered(rules, current="garbage") == ("1.3" if d_in_13 else "1.2")  # any is newer
+    assert offered(ProductRules(), current="1.0") is None
+
+
+def test_a_rolled_back_build_offers_the_previous_one_before_anything_else() -> None:
+    rules = ProductRules(
+        [rule(1, "2.0"), rule(2, "1.5", RolloutStatus.ROLLED_BACK, previous="1.4")]
+    )
+    assert offered(rules, current="1.5") == "1.4 (rollback)"
+    assert offered(rules, current="1.4") == "2.0"  # rolled back already: the newest as usual
+    assert offered(rules, current="1.0") == "2.0"
+
+
+def test_plans_stay_bounded_and_correct_past_their_limit() -> None:
+    rules = ProductRules([rule(1, "2.0")])
+    for i in range(ProductRules.MAX_PLANS + 10):
+        assert offered(rules, current=f"1.{i}") == "2.0"
+    assert len(rules._plans) <= ProductRules.MAX_PLANS
+    assert offered(rules, current="2.0") is None
 
 
 # --- health gates ------------------------------------------------------------------------------

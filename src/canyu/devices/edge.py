@@ -18,7 +18,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any
 
 import psycopg
@@ -38,7 +38,7 @@ from canyu.devices.service import _TOKEN_RE, SEEN_EVERY, token_hash
 from canyu.errors import CanyuError, InvalidInput, Unauthorized
 from canyu.releases import offers as offers_mod
 from canyu.releases import versions
-from canyu.releases.offers import Rule
+from canyu.releases.offers import ProductRules
 from canyu.releases.runtime import runtime_for
 from canyu.releases.service import Runtime
 
@@ -416,18 +416,26 @@ def _parse(body: bytes, authorization: bytes) -> tuple[str, str | None]:
     the 4xx the documented route gives."""
     if len(body) > MAX_BODY:
         raise InvalidInput("The check-in body is too large.")
-    try:
-        # The model's validator itself: model_validate_json only wraps it, at a cost here.
-        version = CheckinIn.__pydantic_validator__.validate_json(body or b"{}").version
-    except ValidationError as exc:
-        raise InvalidInput(f"Invalid check-in: {exc.errors()[0]['msg']}") from None
+    version = _reported_version(body)
     scheme, _, raw = authorization.decode("latin-1").partition(" ")
     raw = raw.strip() if scheme.lower() == "bearer" else ""
     if not raw:
         raise Unauthorized("Send the device token: 'Authorization: Bearer cyd_...'.")
     if not _TOKEN_RE.fullmatch(raw):
         raise Unauthorized("Malformed device token: expected 'cyd_' and 43 URL-safe characters.")
-    return token_hash(raw), versions.normalise(version) if version else None
+    return token_hash(raw), version
+
+
+@lru_cache(maxsize=1024)
+def _reported_version(body: bytes) -> str | None:
+    """The build a check-in body reports, normalised, or None: the same few bodies come from
+    many devices, so each is read once (a refused one is not kept)."""
+    try:
+        # The model's validator itself: model_validate_json only wraps it, at a cost here.
+        version = CheckinIn.__pydantic_validator__.validate_json(body or b"{}").version
+    except ValidationError as exc:
+        raise InvalidInput(f"Invalid check-in: {exc.errors()[0]['msg']}") from None
+    return versions.normalise(version) if version else None
 
 
 def _start(status: int, payload: bytes) -> dict[str, Any]:
@@ -640,7 +648,7 @@ class CheckinEdge:
             self._drop()
             raise
 
-    def _rules(self, serving: _Serving, product_id: int) -> tuple[Rule, ...]:
+    def _rules(self, serving: _Serving, product_id: int) -> ProductRules:
         held = self._held_connection(serving.database.engine)
         try:
             return serving.runtime.offers.rules_for(held.sessions, product_id)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
@@ -86,8 +86,56 @@ def _parse(version: str) -> Version | None:
         return None
 
 
+# What a kind of device (channel, country, model, build it runs) may be offered, whatever its
+# place in the cohorts: a roll back, or the candidate rules and their targets, newest build first.
+_Plan = Offer | tuple[tuple[Rule, Target], ...]
+
+
+def _plan(
+    rules: Iterable[Rule], channel: str, country: str, model: str, current: str | None
+) -> _Plan:
+    running = _parse(current) if current else None
+    candidates: list[tuple[Rule, Target]] = []
+    for rule in rules:
+        if not rule.covers(channel=channel, country=country, model=model):
+            continue
+        if rule.status == RolloutStatus.ROLLED_BACK:
+            if running is not None and running == rule.parsed and rule.previous is not None:
+                return Offer(rule.previous, rule.rollout_id, rollback=True)
+            continue
+        if rule.status == RolloutStatus.PAUSED or rule.target is None:
+            continue
+        if running is None or rule.parsed > running:
+            candidates.append((rule, rule.target))
+    # Stable: of two rules for the same build, the older rollout comes first.
+    return tuple(sorted(candidates, key=lambda candidate: candidate[0].parsed, reverse=True))
+
+
+class ProductRules:
+    """One product's rules, and each kind of device's plan (see choose), worked out at its first
+    check-in: a fleet has far fewer kinds of device than check-ins."""
+
+    MAX_PLANS = 4096  # past this many kinds, the plans start over: memory stays bounded
+
+    def __init__(self, rules: Iterable[Rule] = ()) -> None:
+        self.rules = tuple(rules)
+        self._plans: dict[tuple[str, str, str, str | None], _Plan] = {}
+
+    def __iter__(self) -> Iterator[Rule]:
+        return iter(self.rules)
+
+    def plan(self, channel: str, country: str, model: str, current: str | None) -> _Plan:
+        key = (channel, country, model, current)
+        found = self._plans.get(key)
+        if found is None:
+            if len(self._plans) >= self.MAX_PLANS:
+                self._plans.clear()
+            found = self._plans[key] = _plan(self.rules, channel, country, model, current)
+        return found
+
+
 def choose(
-    rules: Iterable[Rule],
+    rules: ProductRules,
     *,
     channel: str,
     country: str,
@@ -97,28 +145,15 @@ def choose(
 ) -> Offer | None:
     """The offer for one device: a roll back of the build it runs first, else the newest build
     whose rollout has it in its cohort and that is newer than what it runs."""
-    current = _parse(current_version) if current_version else None
-    best: Rule | None = None
-    for rule in rules:
-        if not rule.covers(channel=channel, country=country, model=model):
-            continue
-        if rule.status == RolloutStatus.ROLLED_BACK:
-            if current is not None and current == rule.parsed and rule.previous is not None:
-                return Offer(rule.previous, rule.rollout_id, rollback=True)
-            continue
-        if rule.status == RolloutStatus.PAUSED or rule.target is None:
-            continue
-        if current is not None and rule.parsed <= current:
-            continue
-        if rule.status == RolloutStatus.ACTIVE and not cohort.in_cohort(
+    plan = rules.plan(channel, country, model, current_version)
+    if isinstance(plan, Offer):
+        return plan
+    for rule, target in plan:
+        if rule.status != RolloutStatus.ACTIVE or cohort.in_cohort(
             device_key, rule.cohort_key, rule.percent
         ):
-            continue
-        if best is None or rule.parsed > best.parsed:
-            best = rule
-    if best is None or best.target is None:
-        return None
-    return Offer(best.target, best.rollout_id)
+            return Offer(target, rule.rollout_id)
+    return None
 
 
 def _target(build: Build | None) -> Target | None:
@@ -128,7 +163,7 @@ def _target(build: Build | None) -> Target | None:
     return Target(build.id, build.version, payload.target_name, payload.length, payload.sha256)
 
 
-def load_rules(session: Session) -> dict[int, tuple[Rule, ...]]:
+def load_rules(session: Session) -> dict[int, ProductRules]:
     """Every rule that can offer anything, by product id: one query (and its eager loads)."""
     rollouts = session.scalars(
         select(Rollout)
@@ -169,7 +204,7 @@ def load_rules(session: Session) -> dict[int, tuple[Rule, ...]]:
                 previous=_target(rollout.previous_build),
             )
         )
-    return {product: tuple(rules) for product, rules in by_product.items()}
+    return {product: ProductRules(rules) for product, rules in by_product.items()}
 
 
 class OfferBook:
@@ -179,7 +214,7 @@ class OfferBook:
     def __init__(self, ttl: float = 2.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.ttl = ttl
         self._clock = clock
-        self._rules: dict[int, tuple[Rule, ...]] = {}
+        self._rules: dict[int, ProductRules] = {}
         self._loaded_at = float("-inf")
         # Bumped by every invalidation: a reload that an invalidation overtook may have read
         # the rollouts before that change committed, so it must not count as fresh.
@@ -191,12 +226,12 @@ class OfferBook:
         self._generation += 1
         self._loaded_at = float("-inf")
 
-    def rules(self, session: Session, product_id: int) -> tuple[Rule, ...]:
+    def rules(self, session: Session, product_id: int) -> ProductRules:
         return self.rules_for(lambda: _Borrowed(session), product_id)
 
     def rules_for(
         self, sessions: Callable[[], AbstractContextManager[Session]], product_id: int
-    ) -> tuple[Rule, ...]:
+    ) -> ProductRules:
         """The rules for one product; ``sessions`` opens a session only when they are reloaded."""
         if self._clock() - self._loaded_at > self.ttl:
             with self._lock:
@@ -207,7 +242,10 @@ class OfferBook:
                     if generation == self._generation:
                         self._loaded_at = started
                     self.loads += 1
-        return self._rules.get(product_id, ())
+        return self._rules.get(product_id, _NO_RULES)
+
+
+_NO_RULES = ProductRules()
 
 
 class _Borrowed(AbstractContextManager[Session]):
