@@ -254,6 +254,9 @@ class _LookupConnection:
     ) -> _LookupConnection:
         connection = await psycopg.AsyncConnection.connect(conninfo, autocommit=True)
         try:
+            # One plan for every batch, made once: by default PostgreSQL plans `= ANY($2)` again
+            # at every execution, which costs the server more than a small batch's lookups.
+            await connection.execute("SET plan_cache_mode = force_generic_plan")
             await connection.execute(
                 f"PREPARE {cls.STATEMENT} AS SELECT token_hash,"  # noqa: S608 (constants only)
                 f" {_SELECTED.format(marker='$1')} FROM devices WHERE token_hash = ANY($2)"
