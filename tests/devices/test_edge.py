@@ -249,6 +249,21 @@ def test_sightings_are_written_from_one_event_loop_after_another(
     assert versions == ["1.5", "1.5"]
 
 
+def terminate(database: Database, *pids: int) -> None:
+    """End these PostgreSQL backends, as an administrator or a restart would, and wait until
+    they are gone."""
+    with database.engine.connect() as admin:
+        for pid in pids:
+            admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        for _ in range(100):  # the server ends the backends a moment later
+            if not admin.scalar(
+                text("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(:pids)"),
+                {"pids": list(pids)},
+            ):
+                return
+            time.sleep(0.05)
+
+
 @pytest.fixture
 def served_once(
     release_app: FastAPI, shop: Shop, database: Database
@@ -290,21 +305,6 @@ def test_a_lookup_connection_the_server_closed_is_replaced(
     assert [answer.status_code for answer in answers] == [200] * 3
     (replacement,) = [c for c in fast_path._postgres.connections if not c.closed]
     assert replacement.pgconn.backend_pid != pid
-
-
-def terminate(database: Database, *pids: int) -> None:
-    """End these PostgreSQL backends, as an administrator or a restart would, and wait until
-    they are gone."""
-    with database.engine.connect() as admin:
-        for pid in pids:
-            admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-        for _ in range(100):  # the server ends the backends a moment later
-            if not admin.scalar(
-                text("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(:pids)"),
-                {"pids": list(pids)},
-            ):
-                return
-            time.sleep(0.05)
 
 
 def test_a_check_in_on_connections_the_server_closed_unnoticed_is_still_answered(

@@ -226,13 +226,13 @@ class _LookupConnection:
         connection: Any,
         loop: asyncio.AbstractEventLoop,
         done: Callable[[], None],
-        lost: Callable[[_Waiting], None],
+        give_back: Callable[[_Waiting], None],
     ) -> None:
         self.connection = connection
         self.pgconn = connection.pgconn
         self.loop = loop
         self.done = done  # called once this connection is free again, or closed
-        self.lost = lost  # given the lookups in flight when the connection broke, to ask again
+        self.give_back = give_back  # takes the lookups in flight when it broke, to ask again
         self.loader = Transformer(connection)
         self.asked: _Waiting | None = None
         self.asked_again = False  # whether the lookups in flight were lost once already
@@ -250,7 +250,7 @@ class _LookupConnection:
         conninfo: str,
         loop: asyncio.AbstractEventLoop,
         done: Callable[[], None],
-        lost: Callable[[_Waiting], None],
+        give_back: Callable[[_Waiting], None],
     ) -> _LookupConnection:
         connection = await psycopg.AsyncConnection.connect(conninfo, autocommit=True)
         try:
@@ -264,7 +264,7 @@ class _LookupConnection:
         except BaseException:
             await connection.close()
             raise
-        return cls(connection, loop, done, lost)
+        return cls(connection, loop, done, give_back)
 
     def ask(self, lookups: _Waiting, seen_bound: bytes, *, again: bool = False) -> None:
         self.asked, self.asked_again = lookups, again
@@ -316,7 +316,7 @@ class _LookupConnection:
             if self.asked_again:
                 _fail(asked, exc)
             else:
-                self.lost(asked)
+                self.give_back(asked)
         self.close()
 
     def close(self) -> None:
@@ -397,13 +397,15 @@ class _PostgresLookups:
             self.opening.add(opening)
             opening.add_done_callback(self.opening.discard)
 
-    def _lost(self, lookups: _Waiting) -> None:
+    def _take_back(self, lookups: _Waiting) -> None:
         for digest, futures in lookups.items():
             self.lost.setdefault(digest, []).extend(futures)
 
     async def _open(self, loop: asyncio.AbstractEventLoop) -> None:
         try:
-            connection = await _LookupConnection.open(self.conninfo, loop, self._send, self._lost)
+            connection = await _LookupConnection.open(
+                self.conninfo, loop, self._send, self._take_back
+            )
         except Exception as exc:
             if all(c.closed for c in self.connections):  # nothing else would answer them
                 waiting, self.waiting, lost, self.lost = self.waiting, {}, self.lost, {}
@@ -526,25 +528,27 @@ class _PostgresSightingWriter:
         if self.loop is not loop:  # a new event loop (tests): the old one's socket is gone
             self._discard()
             self.loop = loop
-        ids, reported = list(versions), list(versions.values())
-        while True:
-            reused = self.connection is not None and not self.connection.closed
-            try:
-                if self.connection is None or self.connection.closed:
-                    self.connection = await psycopg.AsyncConnection.connect(
-                        self.conninfo, autocommit=True
-                    )
-                await self.connection.execute(self.STATEMENT, (utcnow(), ids, reported))
-                return
-            except psycopg.OperationalError:
-                self._discard()
-                # A held connection the server closed meanwhile (a restart, an idle timeout):
-                # written again on a new one, which is safe, as the update sets the same values.
-                if not reused:
-                    raise
-            except Exception:
-                self._discard()
+        written = (utcnow(), list(versions), list(versions.values()))
+        reused = self.connection is not None and not self.connection.closed
+        try:
+            await self._execute(written)
+        except psycopg.OperationalError:
+            if not reused:
                 raise
+            # A held connection the server closed meanwhile (a restart, an idle timeout):
+            # written again on a new one, which is safe, as the update sets the same values.
+            await self._execute(written)
+
+    async def _execute(self, written: tuple[Any, ...]) -> None:
+        try:
+            if self.connection is None or self.connection.closed:
+                self.connection = await psycopg.AsyncConnection.connect(
+                    self.conninfo, autocommit=True
+                )
+            await self.connection.execute(self.STATEMENT, written)
+        except Exception:
+            self._discard()
+            raise
 
     def _discard(self) -> None:
         connection, self.connection = self.connection, None
