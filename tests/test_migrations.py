@@ -64,7 +64,13 @@ def _differences(url: str) -> list[object]:
     engine = make_engine(url)
     try:
         with engine.connect() as connection:
-            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            context = MigrationContext.configure(
+                connection,
+                opts={
+                    "compare_type": True,
+                    "include_object": migrate.include_object(connection.dialect.name),
+                },
+            )
             return list(compare_metadata(context, Base.metadata))
     finally:
         engine.dispose()
@@ -122,5 +128,31 @@ def test_the_migrated_schema_holds_data(empty_database: str) -> None:
             connection.execute(insert_user, {"email": "a@example.com"})
         with pytest.raises(Exception, match=r"(?i)unique"), engine.begin() as connection:
             connection.execute(insert_user, {"email": "a@example.com"})
+    finally:
+        engine.dispose()
+
+
+def test_the_token_lookup_index_is_a_hash_index_on_postgresql_only(empty_database: str) -> None:
+    """The check-in's lookup index (canyu.devices.models.Device): PostgreSQL has hash indexes,
+    SQLite does not and keeps using the unique constraint's."""
+    migrate.upgrade(empty_database)
+    engine = make_engine(empty_database)
+    try:
+        indexes = {i["name"]: i for i in inspect(engine).get_indexes("devices")}
+        postgresql = engine.dialect.name == "postgresql"
+    finally:
+        engine.dispose()
+    if postgresql:
+        lookup = indexes["ix_devices_token_lookup"]
+        assert lookup["column_names"] == ["token_hash"]
+        assert lookup["dialect_options"]["postgresql_using"] == "hash"
+    else:
+        assert "ix_devices_token_lookup" not in indexes
+    migrate.downgrade(empty_database, "0004_devices")
+    engine = make_engine(empty_database)
+    try:
+        assert "ix_devices_token_lookup" not in {
+            i["name"] for i in inspect(engine).get_indexes("devices")
+        }
     finally:
         engine.dispose()

@@ -27,6 +27,12 @@ NAMING = {
 MAX_ID = 2_147_483_647
 
 
+# The ``info`` key of an index made on PostgreSQL only (declared with
+# ``.ddl_if(dialect="postgresql")``): Alembic's comparison leaves it out on other databases
+# (canyu.migrate.include_object).
+POSTGRESQL_ONLY = "postgresql_only"
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

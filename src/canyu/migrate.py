@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
+
+from canyu.db import POSTGRESQL_ONLY
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -28,3 +32,14 @@ def downgrade(url: str, revision: str) -> None:
 
 def revision(url: str, message: str) -> None:
     command.revision(alembic_config(url), message=message, autogenerate=True)
+
+
+def include_object(dialect: str) -> Callable[[Any, str | None, str, bool, Any], bool]:
+    """Alembic's ``include_object`` for a database of this dialect: what the models make on
+    PostgreSQL only is not expected elsewhere."""
+
+    def include(obj: Any, _name: str | None, _type: str, _reflected: bool, _other: Any) -> bool:
+        info = getattr(obj, "info", {})
+        return dialect == "postgresql" or not info.get(POSTGRESQL_ONLY, False)
+
+    return include

@@ -7,6 +7,7 @@ from alembic import context
 import canyu.models  # noqa: F401  (registers every table on Base.metadata)
 from canyu.config import get_settings
 from canyu.db import Base, make_engine
+from canyu.migrate import include_object
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url") or get_settings().database_url
@@ -25,7 +26,10 @@ def run_online() -> None:
     with engine.connect() as connection:
         # Batch mode lets later migrations alter tables on SQLite too.
         context.configure(
-            connection=connection, target_metadata=Base.metadata, render_as_batch=True
+            connection=connection,
+            target_metadata=Base.metadata,
+            render_as_batch=True,
+            include_object=include_object(connection.dialect.name),
         )
         with context.begin_transaction():
             context.run_migrations()
