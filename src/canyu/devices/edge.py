@@ -383,19 +383,20 @@ class _PostgresLookups:
         for connection in self.connections:
             if connection.asked is not None:
                 continue
-            if self.lost:
-                lost, self.lost = self.lost, {}
-                connection.ask(lost, self.seen_bound(), again=True)
-            elif self.waiting:
-                digests = list(itertools.islice(self.waiting, self.MAX_BATCH))
-                batch = {digest: self.waiting.pop(digest) for digest in digests}
-                connection.ask(batch, self.seen_bound())
-            else:
+            again = bool(self.lost)
+            pool = self.lost if again else self.waiting
+            if not pool:
                 return
+            connection.ask(self._batch(pool), self.seen_bound(), again=again)
         if (self.waiting or self.lost) and len(self.connections) + len(self.opening) < self.SIZE:
             opening = loop.create_task(self._open(loop))
             self.opening.add(opening)
             opening.add_done_callback(self.opening.discard)
+
+    def _batch(self, pool: _Waiting) -> _Waiting:
+        """Up to MAX_BATCH lookups taken from the pool, oldest first."""
+        digests = list(itertools.islice(pool, self.MAX_BATCH))
+        return {digest: pool.pop(digest) for digest in digests}
 
     def _take_back(self, lookups: _Waiting) -> None:
         for digest, futures in lookups.items():
