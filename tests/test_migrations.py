@@ -13,6 +13,7 @@ from alembic.script import ScriptDirectory
 from conftest import POSTGRES_URL, require_service
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.engine.interfaces import ReflectedIndex
 from sqlalchemy.exc import OperationalError
 
 import canyu.models  # noqa: F401  (registers every table)
@@ -56,6 +57,14 @@ def _tables(url: str) -> set[str]:
     engine = make_engine(url)
     try:
         return set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def _indexes(url: str, table: str) -> dict[str | None, ReflectedIndex]:
+    engine = make_engine(url)
+    try:
+        return {index["name"]: index for index in inspect(engine).get_indexes(table)}
     finally:
         engine.dispose()
 
@@ -136,23 +145,12 @@ def test_the_token_lookup_index_is_a_hash_index_on_postgresql_only(empty_databas
     """The check-in's lookup index (canyu.devices.models.Device): PostgreSQL has hash indexes,
     SQLite does not and keeps using the unique constraint's."""
     migrate.upgrade(empty_database)
-    engine = make_engine(empty_database)
-    try:
-        indexes = {i["name"]: i for i in inspect(engine).get_indexes("devices")}
-        postgresql = engine.dialect.name == "postgresql"
-    finally:
-        engine.dispose()
-    if postgresql:
+    indexes = _indexes(empty_database, "devices")
+    if make_url(empty_database).get_backend_name() == "postgresql":
         lookup = indexes["ix_devices_token_lookup"]
         assert lookup["column_names"] == ["token_hash"]
         assert lookup["dialect_options"]["postgresql_using"] == "hash"
     else:
         assert "ix_devices_token_lookup" not in indexes
     migrate.downgrade(empty_database, "0004_devices")
-    engine = make_engine(empty_database)
-    try:
-        assert "ix_devices_token_lookup" not in {
-            i["name"] for i in inspect(engine).get_indexes("devices")
-        }
-    finally:
-        engine.dispose()
+    assert "ix_devices_token_lookup" not in _indexes(empty_database, "devices")
