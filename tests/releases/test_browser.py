@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 import pytest
 from browser import ContextFactory, screenshot, sign_in
 from playwright.sync_api import expect
@@ -33,6 +37,13 @@ def test_pause_and_resume_from_the_rollout_page(
     status = page.locator("#rollout-status")
     expect(status).to_have_text({"en": "active", "zh": "进行中"}[locale])
     expect(page.locator("svg.health-chart polyline")).to_have_count(4)
+    # The chart's time axis reads in the viewer's zone (the browser's is Asia/Shanghai), like
+    # the history below it, not in UTC.
+    label = page.locator("svg.health-chart text[data-datetime]").last
+    at = datetime.fromisoformat(label.get_attribute("data-datetime") or "")
+    seen = at.astimezone(ZoneInfo("Asia/Shanghai"))
+    expect(label).not_to_contain_text("UTC")
+    expect(label).to_have_text(re.compile(rf"\b({seen.hour}|{seen.hour % 12 or 12}):{seen:%M}\b"))
     screenshot(page, f"rollout-active-{locale}")
 
     page.click("button[data-action=pause]")

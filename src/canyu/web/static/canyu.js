@@ -63,6 +63,14 @@
       var rel = node.hasAttribute("data-relative") ? relative(date) : null;
       node.textContent = rel || exact;
     }
+    // A chart's time labels (SVG text, where <time> has no place): the viewer's zone too, so that
+    // they read like the times beside them; without the script they stay in UTC, and say so.
+    var labels = (root || document).querySelectorAll("text[data-datetime]");
+    var brief = new Intl.DateTimeFormat(lang, { dateStyle: "short", timeStyle: "short" });
+    for (var j = 0; j < labels.length; j++) {
+      var at = new Date(labels[j].getAttribute("data-datetime"));
+      if (!isNaN(at.getTime())) labels[j].textContent = brief.format(at);
+    }
   }
 
   // --- votes: the forms post to the page routes; with the script they use the JSON API ---------
