@@ -52,24 +52,25 @@
   }
 
   function localTimes(root) {
-    var nodes = (root || document).querySelectorAll("time[datetime]");
+    // <time> elements, and a chart's time labels (SVG text, where <time> has no place): both in
+    // the viewer's zone, so that they read alike; without the script the labels stay in UTC, and
+    // say so.
+    var nodes = (root || document).querySelectorAll("time[datetime], text[data-datetime]");
     var full = new Intl.DateTimeFormat(lang, { dateStyle: "medium", timeStyle: "short" });
+    var brief = new Intl.DateTimeFormat(lang, { dateStyle: "short", timeStyle: "short" });
     for (var i = 0; i < nodes.length; i++) {
       var node = nodes[i];
-      var date = new Date(node.getAttribute("datetime"));
+      var label = node.hasAttribute("data-datetime");
+      var date = new Date(node.getAttribute(label ? "data-datetime" : "datetime"));
       if (isNaN(date.getTime())) continue;
+      if (label) {
+        node.textContent = brief.format(date);
+        continue;
+      }
       var exact = full.format(date);
       node.title = exact;
       var rel = node.hasAttribute("data-relative") ? relative(date) : null;
       node.textContent = rel || exact;
-    }
-    // A chart's time labels (SVG text, where <time> has no place): the viewer's zone too, so that
-    // they read like the times beside them; without the script they stay in UTC, and say so.
-    var labels = (root || document).querySelectorAll("text[data-datetime]");
-    var brief = new Intl.DateTimeFormat(lang, { dateStyle: "short", timeStyle: "short" });
-    for (var j = 0; j < labels.length; j++) {
-      var at = new Date(labels[j].getAttribute("data-datetime"));
-      if (!isNaN(at.getTime())) labels[j].textContent = brief.format(at);
     }
   }
 
