@@ -11,6 +11,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ import uvicorn
 from conftest import PASSWORD, REPO, require_service
 from fastapi import FastAPI
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from starlette.types import ASGIApp
 
 from canyu.accounts.models import User
 
@@ -44,6 +46,13 @@ def _free_port() -> int:
 @pytest.fixture
 def live_server(app: FastAPI) -> Iterator[str]:
     """The app on a free local port, served by uvicorn in a background thread."""
+    with serving(app) as url:
+        yield url
+
+
+@contextmanager
+def serving(app: ASGIApp) -> Iterator[str]:
+    """An ASGI app on a free local port, served by uvicorn in a background thread."""
     config = uvicorn.Config(app, host="127.0.0.1", port=_free_port(), log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="canyu-live-server", daemon=True)
@@ -55,9 +64,11 @@ def live_server(app: FastAPI) -> Iterator[str]:
         if time.monotonic() > deadline:
             pytest.fail("uvicorn did not start within 30 s")
         time.sleep(0.02)
-    yield f"http://127.0.0.1:{config.port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{config.port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 # Module scope: Playwright's sync API keeps an event loop running in the main thread, which

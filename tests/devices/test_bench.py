@@ -1,17 +1,22 @@
 """`canyu bench checkin` measures the same thing on a database it loaded earlier as on a fresh
 one: the check-in's read path, with no sighting due; with ``--sightings``, exactly the devices it
-is about to measure are due one."""
+is about to measure are due one. Its load generator stops at its bounds and counts every answer.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
+import pytest
+from browser import serving
 from releases.fixtures import Shop
 from sqlalchemy import func, select, update
 
 from canyu.db import Database, utcnow
-from canyu.devices import bench
+from canyu.devices import bench, loadgen
 from canyu.devices.cli import progress_bar
+from canyu.devices.edge import PATH as CHECKIN_PATH
 from canyu.devices.models import Device
 
 
@@ -44,3 +49,36 @@ def test_sightings_mode_makes_exactly_the_measured_devices_due(
         due = s.scalar(select(func.count(Device.id)).where(Device.last_seen_at < hour_ago))
         not_due = s.scalar(select(func.count(Device.id)).where(Device.last_seen_at >= hour_ago))
     assert (due, not_due) == (600, 400)
+
+
+@pytest.mark.parametrize("idle", ["spin", "sleep"])
+def test_the_load_generator_stops_at_its_bound_and_counts_every_answer(idle: str) -> None:
+    """Polling or asleep while it waits, the load generator sends exactly the requests it was
+    asked for, times each answer, and then stops (a polling one stops polling too)."""
+    with serving(bench.floor_app) as url:
+        figures = asyncio.run(
+            loadgen.run(
+                url + CHECKIN_PATH,
+                ["cyd_a", "cyd_b"],
+                requests=500,
+                duration=30,
+                concurrency=4,
+                idle=idle,
+            )
+        )
+    assert figures["requests"] == 500
+    assert figures["errors"] == 0
+    assert 0 < figures["p50_ms"] <= figures["p99_ms"]
+
+
+def test_the_load_generator_only_targets_this_machine() -> None:
+    with pytest.raises(SystemExit, match="only targets this machine"):
+        asyncio.run(
+            loadgen.run(
+                "http://example.com/api/v1/devices/checkin",
+                ["cyd_a"],
+                requests=1,
+                duration=1,
+                concurrency=1,
+            )
+        )

@@ -4,8 +4,9 @@ devices, beside a bare ASGI endpoint served the same way (the floor).
 Both servers are `uvicorn` with one worker in their own process, up at the same time and
 measured in turns (floor, check-in, three rounds by default), so that a change in what else the
 machine does hits both alike; the ratio is the median of the rounds'. The load comes from a third
-process (canyu.devices.loadgen) on 127.0.0.1, bounded in requests and seconds. The devices are
-bulk-loaded with SQLAlchemy Core inserts; a rollout at 10% is active, so every check-in really
+process (canyu.devices.loadgen) on 127.0.0.1, bounded in requests and seconds; it polls rather
+than sleeps while it waits, so that neither server pays to wake it (see that module). The devices
+are bulk-loaded with SQLAlchemy Core inserts; a rollout at 10% is active, so every check-in really
 decides an offer (about one device in ten gets one). By default no device is due a sighting (the
 read path); with ``--sightings`` every measured check-in is (the steady state of hourly polls).
 """
@@ -25,6 +26,7 @@ import sys
 import tempfile
 import time
 from datetime import timedelta
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -40,6 +42,11 @@ PRODUCT = "canyu-1s"
 COUNTRIES = ("CN", "IN", "ID", "ES", "US", "MY", "PH", "SG")
 CHANNELS = ("stable", "stable", "stable", "beta", "developer")
 FLOOR_BODY = b'{"offer":null,"poll_seconds":3600}'
+
+
+class ClientIdle(StrEnum):
+    SPIN = "spin"
+    SLEEP = "sleep"
 
 
 async def floor_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -130,7 +137,7 @@ class _Uvicorn:
 
 
 def _load(
-    url: str, tokens: Path, requests: int, duration: float, concurrency: int
+    url: str, tokens: Path, requests: int, duration: float, concurrency: int, idle: str
 ) -> dict[str, float]:
     command = [
         sys.executable,
@@ -146,6 +153,8 @@ def _load(
         str(duration),
         "--concurrency",
         str(concurrency),
+        "--idle",
+        idle,
     ]
     done = subprocess.run(command, capture_output=True, check=True, timeout=duration + 120)  # noqa: S603
     result: dict[str, float] = json.loads(done.stdout)
@@ -268,6 +277,13 @@ def checkin(
             help="Every check-in records a sighting (devices polling hourly), not none.",
         ),
     ] = False,
+    client_idle: Annotated[
+        ClientIdle,
+        typer.Option(
+            help="How the load generator waits for answers: polling, or asleep (then, on "
+            "127.0.0.1, each answer also pays to wake it; see canyu.devices.loadgen)."
+        ),
+    ] = ClientIdle.SPIN,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
 ) -> None:
     """Check-in throughput and p50/p99 latency (canyu.devices.edge fast path in front of the
@@ -354,7 +370,9 @@ def checkin(
     def measure(server: _Uvicorn, count: int, seconds: float, *, due: bool) -> dict[str, float]:
         if due:
             mark_due(url, sample[:count])
-        return _load(server.url + CHECKIN_PATH, tokens, count, seconds, concurrency)
+        return _load(
+            server.url + CHECKIN_PATH, tokens, count, seconds, concurrency, client_idle.value
+        )
 
     runs: dict[str, list[dict[str, float]]] = {"floor": [], "checkin": []}
     console.print("serving the floor and the check-in, measured in turns ...")
@@ -399,12 +417,15 @@ def checkin(
         "app_route_p50_ms": round(route["p50_ms"], 2),
         "app_route_p99_ms": round(route["p99_ms"], 2),
         "concurrency": concurrency,
+        "client_idle": client_idle.value,
         "requests": int(check["requests"]),
     }
     if as_json:
         sys.stdout.write(json.dumps(figures) + "\n")
         return
     what = "every check-in records a sighting\n" if sightings else ""
+    if client_idle is ClientIdle.SLEEP:
+        what += "the load generator sleeps while it waits for answers\n"
     console.print(
         f"{what}check-in: {figures['rps']} req/s, p50 {figures['p50_ms']} ms, "
         f"p99 {figures['p99_ms']} ms ({figures['errors']} errors) "
