@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from typing import Literal
 
 import pytest
 from browser import serving
@@ -52,7 +53,9 @@ def test_sightings_mode_makes_exactly_the_measured_devices_due(
 
 
 @pytest.mark.parametrize("idle", ["spin", "sleep"])
-def test_the_load_generator_stops_at_its_bound_and_counts_every_answer(idle: str) -> None:
+def test_the_load_generator_stops_at_its_bound_and_counts_every_answer(
+    idle: Literal["spin", "sleep"],
+) -> None:
     """Polling or asleep while it waits, the load generator sends exactly the requests it was
     asked for, times each answer, and then stops (a polling one stops polling too)."""
     with serving(bench.floor_app) as url:

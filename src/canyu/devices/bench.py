@@ -33,6 +33,7 @@ from typing import Annotated, Any
 import httpx
 import typer
 from sqlalchemy import func, insert, select, text, update
+from starlette.types import Receive, Scope, Send
 
 from canyu import migrate
 from canyu.db import Database, utcnow
@@ -45,11 +46,13 @@ FLOOR_BODY = b'{"offer":null,"poll_seconds":3600}'
 
 
 class ClientIdle(StrEnum):
+    """How the load generator waits for answers (its ``--idle``; see canyu.devices.loadgen)."""
+
     SPIN = "spin"
     SLEEP = "sleep"
 
 
-async def floor_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+async def floor_app(scope: Scope, receive: Receive, send: Send) -> None:
     """The floor: a bare ASGI endpoint that reads the request and answers a fixed check-in."""
     if scope["type"] == "lifespan":
         while True:

@@ -24,7 +24,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 BODY = b'{"version":"1.0.0"}'
@@ -62,7 +62,7 @@ async def run(
     requests: int,
     duration: float,
     concurrency: int,
-    idle: str = "spin",
+    idle: Literal["spin", "sleep"] = "spin",
 ) -> dict[str, float]:
     parts = urlsplit(url)
     host, port, path = parts.hostname or "127.0.0.1", parts.port or 80, parts.path or "/"
