@@ -284,7 +284,8 @@ def checkin(
         ClientIdle,
         typer.Option(
             help="How the load generator waits for answers: polling, or asleep (then, on "
-            "127.0.0.1, each answer also pays to wake it; see canyu.devices.loadgen)."
+            "127.0.0.1, each answer also pays to wake it; see canyu.devices.loadgen). "
+            "Given one CPU, it sleeps."
         ),
     ] = ClientIdle.SPIN,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
@@ -303,6 +304,10 @@ def checkin(
     from canyu.releases.tuf_repo import init_keys
 
     console = Console(stderr=True)
+    if client_idle is ClientIdle.SPIN and len(os.sched_getaffinity(0)) < 2:
+        # A polling client on the servers' only CPU would take half of it from them.
+        console.print("one CPU: the load generator sleeps while it waits for answers")
+        client_idle = ClientIdle.SLEEP
     work = Path(tempfile.mkdtemp(prefix="canyu-bench-"))
     url = database_url or f"sqlite:///{work / 'bench.db'}"
     keys, root = work / "keys" / "online", work / "keys" / "root"
