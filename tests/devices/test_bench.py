@@ -74,6 +74,12 @@ def test_the_load_generator_stops_at_its_bound_and_counts_every_answer(
     assert 0 < figures["p50_ms"] <= figures["p99_ms"]
 
 
+def test_the_load_generator_polls_only_when_the_servers_keep_a_cpu_of_their_own() -> None:
+    assert bench.client_idle_on(2, bench.ClientIdle.SPIN) is bench.ClientIdle.SPIN
+    assert bench.client_idle_on(1, bench.ClientIdle.SPIN) is bench.ClientIdle.SLEEP
+    assert bench.client_idle_on(8, bench.ClientIdle.SLEEP) is bench.ClientIdle.SLEEP
+
+
 def test_the_load_generator_only_targets_this_machine() -> None:
     with pytest.raises(SystemExit, match="only targets this machine"):
         asyncio.run(

@@ -52,6 +52,12 @@ class ClientIdle(StrEnum):
     SLEEP = "sleep"
 
 
+def client_idle_on(cpus: int, asked: ClientIdle) -> ClientIdle:
+    """How the load generator waits given this many CPUs: as asked, except that it sleeps on a
+    single CPU, where polling would take half of it from the servers."""
+    return ClientIdle.SLEEP if cpus < 2 else asked
+
+
 async def floor_app(scope: Scope, receive: Receive, send: Send) -> None:
     """The floor: a bare ASGI endpoint that reads the request and answers a fixed check-in."""
     if scope["type"] == "lifespan":
@@ -304,10 +310,9 @@ def checkin(
     from canyu.releases.tuf_repo import init_keys
 
     console = Console(stderr=True)
-    if client_idle is ClientIdle.SPIN and len(os.sched_getaffinity(0)) < 2:
-        # A polling client on the servers' only CPU would take half of it from them.
+    asked, client_idle = client_idle, client_idle_on(len(os.sched_getaffinity(0)), client_idle)
+    if client_idle is not asked:
         console.print("one CPU: the load generator sleeps while it waits for answers")
-        client_idle = ClientIdle.SLEEP
     work = Path(tempfile.mkdtemp(prefix="canyu-bench-"))
     url = database_url or f"sqlite:///{work / 'bench.db'}"
     keys, root = work / "keys" / "online", work / "keys" / "root"
