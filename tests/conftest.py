@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any, Protocol
 
 import limits.storage.memory
 import pytest
@@ -35,6 +36,31 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 # Periodic jobs (weekly train, pack rebuilds) would write in the background of tests.
 os.environ.setdefault("CANYU_JOBS_ENABLED", "false")
 PASSWORD = "correct horse battery"
+
+
+class Response(Protocol):
+    """What the tests read from a TestClient response (httpx or httpx2, whichever it uses)."""
+
+    @property
+    def status_code(self) -> int: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def headers(self) -> Any: ...
+    def json(self) -> Any: ...
+
+
+def assert_error(response: Response, status: int, code: str) -> dict[str, Any]:
+    """Every error has the same body: {"error": {"code", "message", "details"}}."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error"}
+    error: dict[str, Any] = body["error"]
+    assert set(error) == {"code", "message", "details"}
+    assert error["code"] == code
+    assert isinstance(error["message"], str)
+    assert error["message"]
+    return error
 
 
 def require_service(reachable: bool, what: str) -> None:

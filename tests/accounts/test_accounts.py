@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any, Protocol
+from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
-from conftest import PASSWORD, UserFactory
+from conftest import PASSWORD, Response, UserFactory, assert_error
 from fastapi.testclient import TestClient
 from itsdangerous import URLSafeSerializer
 from sqlalchemy import func, select
@@ -25,18 +25,6 @@ ME = "/api/v1/me"
 AuthHeaders = Callable[[User], dict[str, str]]
 
 
-class Response(Protocol):
-    """What the tests read from a TestClient response (httpx or httpx2, whichever it uses)."""
-
-    @property
-    def status_code(self) -> int: ...
-    @property
-    def text(self) -> str: ...
-    @property
-    def headers(self) -> Any: ...
-    def json(self) -> Any: ...
-
-
 def signup_body(**overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "email": "ann@example.com",
@@ -47,19 +35,6 @@ def signup_body(**overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return body
-
-
-def assert_error(response: Response, status: int, code: str) -> dict[str, Any]:
-    """Every error has the same body: {"error": {"code", "message", "details"}}."""
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert set(body) == {"error"}
-    error: dict[str, Any] = body["error"]
-    assert set(error) == {"code", "message", "details"}
-    assert error["code"] == code
-    assert isinstance(error["message"], str)
-    assert error["message"]
-    return error
 
 
 def user_count(database: Database) -> int:

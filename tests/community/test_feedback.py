@@ -11,13 +11,13 @@ from collections.abc import Callable, Iterator
 from datetime import timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from typing import Any, Protocol
+from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope
 from aiosmtpd.smtp import Session as SmtpSession
-from conftest import UserFactory
+from conftest import Response, UserFactory, assert_error
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -33,27 +33,6 @@ FEEDBACK = "/api/v1/feedback"
 NOTIFICATIONS = "/api/v1/notifications"
 AuthHeaders = Callable[[User], dict[str, str]]
 CJK = re.compile(r"[\u4e00-\u9fff]")
-
-
-class Response(Protocol):
-    """What the tests read from a TestClient response (httpx or httpx2, whichever it uses)."""
-
-    @property
-    def status_code(self) -> int: ...
-    @property
-    def text(self) -> str: ...
-    def json(self) -> Any: ...
-
-
-def assert_error(response: Response, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert set(body) == {"error"}
-    error: dict[str, Any] = body["error"]
-    assert set(error) == {"code", "message", "details"}
-    assert error["code"] == code
-    assert error["message"]
-    return error
 
 
 class Api:

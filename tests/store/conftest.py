@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
 import pytest
 from conftest import UserFactory
@@ -21,18 +21,6 @@ from canyu.store.models import Listing, Sale
 from canyu.store.runtime import store_runtime
 
 AuthHeaders = Callable[[User], dict[str, str]]
-
-
-class Response(Protocol):
-    """What the tests read from a TestClient response (httpx or httpx2, whichever it uses)."""
-
-    @property
-    def status_code(self) -> int: ...
-    @property
-    def text(self) -> str: ...
-    @property
-    def headers(self) -> Any: ...
-    def json(self) -> Any: ...
 
 
 class Clock:

@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from babel.messages.extract import extract_from_dir, extract_from_file
-from conftest import PASSWORD, UserFactory
+from conftest import PASSWORD, Response, UserFactory
 from fastapi.testclient import TestClient
 
 from canyu.accounts.models import Role, User
@@ -17,7 +17,7 @@ from canyu.store import pages as store_pages
 from canyu.store.ledger import SqlLedger
 from canyu.web.templating import TEMPLATE_DIR
 
-from .conftest import Clock, Response, SaleFactory
+from .conftest import Clock, SaleFactory
 
 HTML = {"Accept": "text/html"}
 ZH = {"Accept": "text/html", "Accept-Language": "zh-CN,zh;q=0.9"}

@@ -7,7 +7,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from conftest import UserFactory
+from conftest import Response, UserFactory
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -17,7 +17,7 @@ from canyu.store import lottery
 from canyu.store.ledger import SqlLedger
 from canyu.store.models import Order, Sale
 
-from .conftest import AuthHeaders, Clock, Response, SaleFactory
+from .conftest import AuthHeaders, Clock, SaleFactory
 
 
 def join(client: TestClient, sale_id: int, headers: dict[str, str]) -> dict[str, Any]:
