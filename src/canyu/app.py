@@ -12,9 +12,10 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from canyu import __version__, jobs
+from canyu import __version__, db, jobs
 from canyu.accounts import api as accounts_api
 from canyu.accounts import pages as accounts_pages
 from canyu.calls import api as calls_api
@@ -27,7 +28,7 @@ from canyu.config import Settings, get_settings
 from canyu.db import Database
 from canyu.devices import api as devices_api
 from canyu.devices import pages as devices_pages
-from canyu.errors import CanyuError
+from canyu.errors import RETRY_AFTER_SECONDS, CanyuError, Unavailable
 from canyu.logs import RequestLogMiddleware
 from canyu.mail import Mailer, send_on_commit
 from canyu.ratelimit import RateLimiter
@@ -55,12 +56,17 @@ def _wants_json(request: Request) -> bool:
 def _error_response(
     request: Request, status: int, code: str, message: str, details: object = None
 ) -> Response:
+    response: Response
     if _wants_json(request):
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-        return JSONResponse(
+        response = JSONResponse(
             _error_body(code, message, details), status_code=status, headers=headers
         )
-    return web_errors.render_error(request, status, message)
+    else:
+        response = web_errors.render_error(request, status, message)
+    if status == 503:
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
@@ -116,6 +122,17 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return _error_response(request, exc.status_code, code, str(exc.detail))
+
+    @app.exception_handler(sa_exc.DBAPIError)
+    @app.exception_handler(sa_exc.TimeoutError)
+    async def database_error(request: Request, exc: Exception) -> Response:
+        if not db.unavailable(exc):
+            raise exc  # a fault, not an outage: the 500 below
+        log.error("database unavailable, answered 503: %s", exc)
+        unavailable = Unavailable.database()
+        return _error_response(
+            request, unavailable.status_code, unavailable.code, unavailable.message
+        )
 
     @app.exception_handler(Exception)
     async def unexpected_error(request: Request, exc: Exception) -> Response:

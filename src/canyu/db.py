@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
+import psycopg
 from sqlalchemy import DateTime, MetaData, create_engine, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -81,6 +84,38 @@ def make_engine(url: str) -> Engine:
     if parsed.drivername in ("postgresql", "postgres"):
         url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
     return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+# SQLite's result codes (and their extended forms, e.g. SQLITE_BUSY_SNAPSHOT) that mean the file
+# cannot be used right now, as opposed to a statement that is wrong.
+_SQLITE_UNAVAILABLE = (
+    "SQLITE_BUSY",
+    "SQLITE_LOCKED",
+    "SQLITE_CANTOPEN",
+    "SQLITE_IOERR",
+    "SQLITE_FULL",
+    "SQLITE_PROTOCOL",
+)
+
+
+def unavailable(error: BaseException) -> bool:
+    """Whether a database error means the database cannot serve right now (unreachable,
+    restarting, locked, out of disk), so that the same request may succeed later, rather than
+    a fault in the request or in our code. Those are answered 503, the rest stay 500."""
+    if isinstance(error, sa_exc.TimeoutError):  # no pooled connection came free in time
+        return True
+    if isinstance(error, sa_exc.DBAPIError):
+        if error.connection_invalidated:
+            return True
+        error = error.orig if error.orig is not None else error
+    if isinstance(error, psycopg.OperationalError):
+        # Connection failures, shutdowns, cancelled statements: never a wrong statement.
+        return True
+    if isinstance(error, sqlite3.Error):
+        # Errors of the sqlite3 module itself (a closed connection) carry no SQLite name.
+        name: str = getattr(error, "sqlite_errorname", None) or ""
+        return name.startswith(_SQLITE_UNAVAILABLE)
+    return False
 
 
 class Database:

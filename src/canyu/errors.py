@@ -43,6 +43,21 @@ class Conflict(CanyuError):
     code = "conflict"
 
 
+class Unavailable(CanyuError):
+    """Something the request needs (the database) cannot serve right now; a retry after
+    RETRY_AFTER_SECONDS may succeed. Every 503 carries that as ``Retry-After``."""
+
+    status_code = 503
+    code = "unavailable"
+
+    @classmethod
+    def database(cls) -> Unavailable:
+        return cls("The database cannot be reached right now; try again in a few seconds.")
+
+
+RETRY_AFTER_SECONDS = 5
+
+
 class RateLimited(CanyuError):
     status_code = 429
     code = "rate_limited"

@@ -12,13 +12,14 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from psycopg.conninfo import conninfo_to_dict
 from releases.fixtures import Shop
 from sqlalchemy import select, text, update
 from starlette.types import Message, Receive, Scope, Send
 
 from canyu.db import Database, utcnow
 from canyu.devices import service as devices
-from canyu.devices.edge import CheckinEdge, _PostgresSightingWriter
+from canyu.devices.edge import CheckinEdge, _conninfo, _PostgresSightingWriter
 from canyu.devices.models import Device
 
 from .test_devices import bearer, fleet
@@ -345,3 +346,47 @@ def test_a_check_in_on_connections_the_server_closed_unnoticed_is_still_answered
         loop.close()
     with database.session() as s:
         assert s.scalars(select(Device.current_version)).one() == "1.6"
+
+
+def test_the_fast_paths_own_connections_keep_every_part_of_the_database_url() -> None:
+    """psycopg's connections of the fast path get what the URL says, spaces in options too
+    (re-rendered as a URL, they became '+', which libpq refused)."""
+    url = "postgresql://canyu:p%40ss@db.example:5433/fleet?options=-c%20statement_timeout%3D5000"
+    database = Database(url)
+    try:
+        assert conninfo_to_dict(_conninfo(database.engine)) == {
+            "host": "db.example",
+            "port": "5433",
+            "dbname": "fleet",
+            "user": "canyu",
+            "password": "p@ss",
+            "options": "-c statement_timeout=5000",
+        }
+    finally:
+        database.dispose()
+
+
+def test_a_check_in_the_database_cannot_answer_in_time_gets_a_503_then_an_answer(
+    release_app: FastAPI, shop: Shop, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The devices table is locked past the lookups' ``lock_timeout``, set through the database
+    URL's options: the database refuses the lookup, and the device is told to retry later (503,
+    Retry-After), not given a 500. Once the lock is gone its next check-in is answered."""
+    if database.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's lookups; a locked SQLite file waits out its busy timeout")
+    shop.product()
+    (token,) = fleet(database, 1)
+    url = database.engine.url.update_query_dict({"options": "-c lock_timeout=200"})
+    impatient = Database(url.render_as_string(hide_password=False))
+    monkeypatch.setattr(release_app.state, "database", impatient)
+    try:
+        with TestClient(CheckinEdge(release_app)) as client, database.engine.connect() as locker:
+            with locker.begin():
+                locker.execute(text("LOCK TABLE devices IN ACCESS EXCLUSIVE MODE"))
+                refused = client.post(CHECKIN, json={}, headers=bearer(token))
+            assert refused.status_code == 503, refused.text
+            assert refused.headers["retry-after"] == "5"
+            assert refused.json()["error"]["code"] == "unavailable"
+            assert client.post(CHECKIN, json={}, headers=bearer(token)).status_code == 200
+    finally:
+        impatient.dispose()

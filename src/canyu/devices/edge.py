@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import logging
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -25,22 +26,26 @@ import psycopg
 from fastapi import FastAPI
 from psycopg import pq
 from psycopg.adapt import Transformer
+from psycopg.conninfo import make_conninfo
+from psycopg.errors import error_from_result
 from pydantic import ValidationError
 from sqlalchemy import bindparam, event, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from canyu.db import Database, utcnow
+from canyu.db import Database, unavailable, utcnow
 from canyu.devices.models import Device
 from canyu.devices.schemas import CheckinIn, checkin_answer
 from canyu.devices.service import _TOKEN_RE, SEEN_EVERY, token_hash
-from canyu.errors import CanyuError, InvalidInput, Unauthorized
+from canyu.errors import RETRY_AFTER_SECONDS, CanyuError, InvalidInput, Unauthorized, Unavailable
 from canyu.releases import offers as offers_mod
 from canyu.releases import versions
 from canyu.releases.offers import ProductRules
 from canyu.releases.runtime import runtime_for
 from canyu.releases.service import Runtime
+
+log = logging.getLogger(__name__)
 
 PATH = "/api/v1/devices/checkin"
 MAX_BODY = 4096
@@ -192,8 +197,14 @@ _Waiting = dict[str, list["asyncio.Future[_Row | None]"]]
 
 
 def _conninfo(engine: Engine) -> str:
-    """The engine's database for psycopg's own connections (libpq's URL form)."""
-    return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    """The engine's database for psycopg's own connections, as libpq's key=value string.
+
+    Not the URL re-rendered: SQLAlchemy writes a space in a query value as '+', which libpq
+    does not read back as one (``?options=-c%20statement_timeout%3D5000`` would then fail)."""
+    url = engine.url
+    params: dict[str, Any] = url.translate_connect_args(username="user", database="dbname")
+    params.update(url.query)
+    return make_conninfo(**params)
 
 
 def _fail(lookups: _Waiting, exc: BaseException) -> None:
@@ -303,9 +314,12 @@ class _LookupConnection:
             self.loader.set_pgresult(results[0])
             rows = self.loader.load_rows(0, results[0].ntuples, tuple)
             _answer(asked, {row[0]: row[1:] for row in rows})
+        elif results:
+            # psycopg's own class for the server's error, so that a cancelled statement or a
+            # shutdown reads as the database being unavailable, not as a fault.
+            _fail(asked, error_from_result(results[-1], encoding=self.connection.info.encoding))
         else:
-            message = results[-1].error_message if results else b""
-            _fail(asked, RuntimeError(message.decode(errors="replace") or "the lookup failed"))
+            _fail(asked, RuntimeError("the lookup failed"))
         self.done()
 
     def _broken(self, exc: Exception) -> None:
@@ -452,6 +466,8 @@ def _start(status: int, payload: bytes) -> dict[str, Any]:
         fresh = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(payload))]
         if status == 401:
             fresh.append((b"www-authenticate", b"Bearer"))
+        elif status == 503:
+            fresh.append((b"retry-after", b"%d" % RETRY_AFTER_SECONDS))
         elif status == 200 and len(_OK_HEADERS) < 64:
             _OK_HEADERS[len(payload)] = tuple(fresh)
         headers = fresh
@@ -609,6 +625,11 @@ class CheckinEdge:
             status = 200
         except CanyuError as exc:
             status, payload = _error(exc)
+        except Exception as exc:
+            if not unavailable(exc):
+                raise
+            log.error("database unavailable, check-in answered 503: %s", exc)
+            status, payload = _error(Unavailable.database())
         await send(_start(status, payload))
         await send({"type": "http.response.body", "body": payload})
 

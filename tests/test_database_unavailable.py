@@ -1,0 +1,113 @@
+"""When the database cannot be reached, requests get a 503 with the reason and ``Retry-After``
+(the JSON error body for the API, an error page for a browser), never a 500: devices and
+scripts then know to retry later. The check-in's fast path answers exactly like its route. A
+database that answers but is wrong (no tables) stays a 500: that is our fault, not an outage.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+import pytest
+from conftest import Response, assert_error
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from psycopg import errors as pg_errors
+from sqlalchemy import exc as sa_exc
+
+from canyu import db
+from canyu.app import create_app
+from canyu.config import Settings
+from canyu.db import Database
+from canyu.devices.edge import PATH as CHECKIN_PATH
+from canyu.devices.edge import CheckinEdge
+
+DEVICE = {"Authorization": "Bearer cyd_" + "A" * 43}
+
+
+@contextmanager
+def _app(url: str) -> Iterator[FastAPI]:
+    database = Database(url)
+    try:
+        yield create_app(Settings(database_url=url, secret_key="test-secret-key"), database)
+    finally:
+        database.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def unreachable(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[FastAPI]:
+    """The app on a database it cannot open: a SQLite path that is a directory, or a
+    PostgreSQL port nothing listens on."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path}"
+    else:
+        url = "postgresql://postgres@127.0.0.1:1/canyu"
+    with _app(url) as app:
+        yield app
+
+
+def _assert_unavailable(response: Response) -> None:
+    error = assert_error(response, 503, "unavailable")
+    assert "try again" in error["message"]
+    assert response.headers["retry-after"] == "5"
+
+
+def test_a_check_in_gets_a_503_through_the_route_and_the_fast_path(unreachable: FastAPI) -> None:
+    # No lifespan: start-up work would only fail the same way.
+    route = TestClient(unreachable)
+    _assert_unavailable(route.post(CHECKIN_PATH, json={}, headers=DEVICE))
+    fast = TestClient(CheckinEdge(unreachable))
+    _assert_unavailable(fast.post(CHECKIN_PATH, json={}, headers=DEVICE))
+
+
+def test_the_health_check_and_the_pages_say_the_database_is_unavailable(
+    unreachable: FastAPI,
+) -> None:
+    client = TestClient(unreachable)
+    _assert_unavailable(client.get("/healthz"))
+    page = client.get("/", headers={"Accept": "text/html"})
+    assert page.status_code == 503
+    assert page.headers["retry-after"] == "5"
+    assert "text/html" in page.headers["content-type"]
+    assert "try again in a few seconds" in page.text
+
+
+def test_a_database_without_its_tables_is_a_fault_not_an_outage(tmp_path: Path) -> None:
+    with _app(f"sqlite:///{tmp_path / 'never-migrated.db'}") as app:
+        route = TestClient(app, raise_server_exceptions=False)
+        answer = route.post(CHECKIN_PATH, json={}, headers=DEVICE)
+    assert answer.status_code == 500
+    assert answer.json()["error"]["code"] == "internal_error"
+    assert "retry-after" not in answer.headers
+
+
+def _sqlite_error(sql: str, path: str = ":memory:") -> sqlite3.Error:
+    try:
+        sqlite3.connect(path).execute(sql)
+    except sqlite3.Error as exc:
+        return exc
+    raise AssertionError("no error")
+
+
+@pytest.mark.parametrize(
+    ("error", "outage"),
+    [
+        (_sqlite_error("SELECT 1", path="/"), True),  # cannot open
+        (_sqlite_error("SELECT * FROM nowhere"), False),  # a wrong statement
+        (sqlite3.ProgrammingError("Cannot operate on a closed database."), False),
+        (psycopg.OperationalError("connection refused"), True),
+        (pg_errors.AdminShutdown("terminating connection"), True),
+        (pg_errors.QueryCanceled("canceling statement due to statement timeout"), True),
+        (pg_errors.UndefinedTable('relation "devices" does not exist'), False),
+        (sa_exc.TimeoutError("QueuePool limit reached"), True),
+        (ValueError("not a database error"), False),
+    ],
+)
+def test_which_database_errors_are_an_outage(error: BaseException, outage: bool) -> None:
+    assert db.unavailable(error) is outage
+    if isinstance(error, sqlite3.Error | psycopg.Error):  # as SQLAlchemy raises them
+        assert db.unavailable(sa_exc.OperationalError("SELECT 1", None, error)) is outage
