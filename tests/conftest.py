@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Protocol
@@ -61,6 +62,22 @@ def assert_error(response: Response, status: int, code: str) -> dict[str, Any]:
     assert isinstance(error["message"], str)
     assert error["message"]
     return error
+
+
+@contextmanager
+def app_over(url: str) -> Iterator[FastAPI]:
+    """The app over the database at ``url``, reachable or not (nothing is opened until used)."""
+    database = Database(url)
+    try:
+        yield create_app(Settings(database_url=url, secret_key="test-secret-key"), database)
+    finally:
+        database.dispose()
+
+
+def unreachable_database_url(directory: Path) -> str:
+    """A SQLite database that cannot be opened: its path is a directory (made here)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{directory}"
 
 
 def require_service(reachable: bool, what: str) -> None:

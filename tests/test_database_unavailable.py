@@ -8,34 +8,21 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
 import pytest
-from conftest import Response, assert_error
+from conftest import Response, app_over, assert_error, unreachable_database_url
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from psycopg import errors as pg_errors
 from sqlalchemy import exc as sa_exc
 
 from canyu import db
-from canyu.app import create_app
-from canyu.config import Settings
-from canyu.db import Database
 from canyu.devices.edge import PATH as CHECKIN_PATH
 from canyu.devices.edge import CheckinEdge
 
 DEVICE = {"Authorization": "Bearer cyd_" + "A" * 43}
-
-
-@contextmanager
-def _app(url: str) -> Iterator[FastAPI]:
-    database = Database(url)
-    try:
-        yield create_app(Settings(database_url=url, secret_key="test-secret-key"), database)
-    finally:
-        database.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -43,10 +30,10 @@ def unreachable(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Fast
     """The app on a database it cannot open: a SQLite path that is a directory, or a
     PostgreSQL port nothing listens on."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path}"
+        url = unreachable_database_url(tmp_path)
     else:
         url = "postgresql://postgres@127.0.0.1:1/canyu"
-    with _app(url) as app:
+    with app_over(url) as app:
         yield app
 
 
@@ -77,7 +64,7 @@ def test_the_health_check_and_the_pages_say_the_database_is_unavailable(
 
 
 def test_a_database_without_its_tables_is_a_fault_not_an_outage(tmp_path: Path) -> None:
-    with _app(f"sqlite:///{tmp_path / 'never-migrated.db'}") as app:
+    with app_over(f"sqlite:///{tmp_path / 'never-migrated.db'}") as app:
         route = TestClient(app, raise_server_exceptions=False)
         answer = route.post(CHECKIN_PATH, json={}, headers=DEVICE)
     assert answer.status_code == 500

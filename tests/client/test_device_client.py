@@ -4,18 +4,23 @@ and reported as a failure."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import itertools
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import cast
 
 import httpx
 import pytest
+from conftest import app_over, unreachable_database_url
 from fastapi.testclient import TestClient
 from releases.fixtures import Shop, UserMaker, payload_bytes
 from sqlalchemy import select
+from tuf.api.exceptions import DownloadHTTPError
+from tuf.ngclient.fetcher import FetcherInterface
 
 from canyu.accounts.models import User
-from canyu.client.device import Device, DeviceError
+from canyu.client.device import Device, DeviceError, UpdateResult
+from canyu.client.tuf_fetch import RepositoryUnavailable, UpdateRefused, fetch_verified_target
 from canyu.community import service as community
 from canyu.community.models import Notification
 from canyu.db import Database
@@ -127,3 +132,107 @@ def test_the_client_says_what_the_server_refused(
     assert "country" in refused.value.message
     with pytest.raises(DeviceError, match="not registered"):
         phone(api, tmp_path, "other").check_in()
+
+
+def registered_phone(api: TestClient, tmp_path: Path, hardware_id: str) -> Device:
+    device = phone(api, tmp_path)
+    device.register(
+        server=str(api.base_url),
+        product="canyu-1s",
+        hardware_id=hardware_id,
+        country="CN",
+        channel="stable",
+        version="1.0",
+    )
+    return device
+
+
+def test_a_phone_keeps_its_reports_through_an_outage_and_sends_them_once(
+    api: TestClient, shop: Shop, tmp_path: Path, database: Database
+) -> None:
+    shop.product()
+    device = registered_phone(api, tmp_path, "SN-4")
+    rollout = shop.rollout(shop.build("2.0"), stages=(100,), thresholds=NO_ADVANCE)
+    assert device.update().installed
+    with app_over(unreachable_database_url(tmp_path / "down")) as down:
+        outage = Device(tmp_path / "phone", client=cast(httpx.Client, TestClient(down)))
+        assert outage.report_crashes(2, report_id="crash-report-1") is False
+        with pytest.raises(DeviceError) as unavailable:
+            outage.update()  # the kept report cannot go either; then the check-in fails
+    assert unavailable.value.status == 503
+    assert unavailable.value.temporary
+    assert unavailable.value.retry_after == 5
+    # The report outlives the process: the next run finds it in the state file and sends it.
+    back = phone(api, tmp_path)
+    assert back.state is not None
+    assert [r["report_id"] for r in back.state.pending_reports] == ["crash-report-1"]
+    assert back.update().reason == "up to date"
+    assert back.state.pending_reports == []
+    assert phone(api, tmp_path).state.pending_reports == []  # type: ignore[union-attr]
+    with database.session() as s:
+        assert devices.report_counts(s, rollout_id=rollout.id) == (1, 0, 2)
+
+
+def test_a_repository_that_is_down_is_not_a_refused_update(
+    api: TestClient, shop: Shop, tmp_path: Path
+) -> None:
+    """An update server answering 503 leaves nothing verified and nothing refused, so the phone
+    reports no failed install for an outage; a missing file is a refusal."""
+
+    class Answering(FetcherInterface):
+        def __init__(self, status: int) -> None:
+            self.status = status
+
+        def _fetch(self, url: str) -> Iterator[bytes]:
+            raise DownloadHTTPError(f"GET {url}", self.status)
+
+    shop.product()
+    root = tmp_path / "root.json"
+    root.write_bytes(api.get("/api/v1/products/canyu-1s/root.json").content)
+    for status, raised in [
+        (503, RepositoryUnavailable),
+        (429, RepositoryUnavailable),
+        (404, UpdateRefused),
+    ]:
+        with pytest.raises(raised):
+            fetch_verified_target(
+                "http://u/metadata/",
+                "http://u/targets/",
+                "stable/2.0/update.zip",
+                trusted_root=root,
+                cache_dir=tmp_path / str(status),
+                fetcher=Answering(status),
+            )
+
+
+def test_listening_waits_out_an_outage_and_stops_on_a_revoked_token(
+    api: TestClient, shop: Shop, tmp_path: Path, database: Database
+) -> None:
+    shop.product()
+    device = registered_phone(api, tmp_path, "SN-5")
+    now = [0.0]
+    results: list[UpdateResult] = []
+    with app_over(unreachable_database_url(tmp_path / "down")) as down:
+        outage = Device(tmp_path / "phone", client=cast(httpx.Client, TestClient(down)))
+        started: list[float] = []
+
+        def seen(result: UpdateResult) -> None:
+            results.append(result)
+            started.append(now[0])
+
+        outage.listen(
+            on_update=seen,
+            stop=lambda: len(results) >= 4,
+            clock=lambda: now[0],
+            sleep=lambda seconds: now.__setitem__(0, now[0] + seconds),
+        )
+    assert all("trying again in" in r.reason for r in results)
+    waits = [b - a for a, b in itertools.pairwise(started)]
+    # The server's Retry-After (5 s), then doubling, each spread by up to half again.
+    for wait, least in zip(waits, (5, 10, 20), strict=True):
+        assert least <= wait <= least * 1.5 + 1
+    with database.session() as s:
+        devices.revoke(s, device_id=device.state.device_id or 0)  # type: ignore[union-attr]
+    with pytest.raises(DeviceError) as revoked:
+        phone(api, tmp_path).listen(on_update=results.append, stop=lambda: False)
+    assert revoked.value.status == 401

@@ -10,7 +10,10 @@ freezes detectable between runs.
 from __future__ import annotations
 
 import json
+import queue
+import random
 import shutil
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -21,18 +24,32 @@ import httpx
 from tuf.api.exceptions import DownloadHTTPError
 from tuf.ngclient.fetcher import FetcherInterface
 
-from canyu.client.tuf_fetch import UpdateRefused, fetch_verified_target
+from canyu.client.tuf_fetch import RepositoryUnavailable, UpdateRefused, fetch_verified_target
 
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 
 
-class DeviceError(Exception):
-    """The server refused a request; ``status`` and ``message`` say why."""
+RETRY_SECONDS = 5.0  # the first wait after a failed cycle, when the server gave none
 
-    def __init__(self, status: int, message: str) -> None:
+
+class DeviceError(Exception):
+    """The server refused a request, or could not be reached; ``status`` (0 without an answer)
+    and ``message`` say why. A ``temporary`` error may go away if the device asks again later
+    (after ``retry_after`` seconds when the server said so); any other will not."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        temporary: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(f"{status}: {message}")
         self.status = status
         self.message = message
+        self.temporary = temporary
+        self.retry_after = retry_after
 
 
 class HttpxFetcher(FetcherInterface):
@@ -42,11 +59,14 @@ class HttpxFetcher(FetcherInterface):
         self.client = client
 
     def _fetch(self, url: str) -> Iterator[bytes]:
-        with self.client.stream("GET", url) as response:
-            if response.status_code != 200:
-                raise DownloadHTTPError(f"GET {url}", response.status_code)
-            # Read while the stream is open; ngclient enforces the lengths itself.
-            chunks = list(response.iter_bytes())
+        try:
+            with self.client.stream("GET", url) as response:
+                if response.status_code != 200:
+                    raise DownloadHTTPError(f"GET {url}", response.status_code)
+                # Read while the stream is open; ngclient enforces the lengths itself.
+                chunks = list(response.iter_bytes())
+        except httpx.TransportError as exc:
+            raise RepositoryUnavailable(f"cannot reach {url}: {exc}") from exc
         return iter(chunks)
 
 
@@ -67,6 +87,9 @@ class DeviceState:
     broker: str | None = None
     poll_seconds: int = 3600
     installed: dict[str, str] = field(default_factory=dict)  # version -> target name
+    # Reports the server has not acknowledged yet, sent again (same report ids, so counted
+    # once) before the next check-in.
+    pending_reports: list[dict[str, Any]] = field(default_factory=list)
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -116,7 +139,15 @@ def _error(response: httpx.Response) -> DeviceError:
         message = str(response.json()["error"]["message"])
     except (ValueError, KeyError, TypeError):
         message = response.text[:200]
-    return DeviceError(response.status_code, message)
+    status = response.status_code
+    retry_after = response.headers.get("retry-after", "")
+    return DeviceError(
+        status,
+        message,
+        temporary=status == 429 or status >= 500,
+        # Seconds only: canyu sends seconds, and a date would need this device's clock.
+        retry_after=float(retry_after) if retry_after.isdigit() else None,
+    )
 
 
 class Device:
@@ -140,13 +171,20 @@ class Device:
 
     # --- talking to the server ---------------------------------------------------------------
 
-    def _post(self, path: str, body: dict[str, Any], token: str | None = None) -> dict[str, Any]:
+    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         assert self.state is not None
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        response = self.client.post(f"{self.state.server}{path}", json=body, headers=headers)
+        try:
+            response = self.client.request(method, f"{self.state.server}{path}", **kwargs)
+        except httpx.TransportError as exc:
+            unreachable = f"cannot reach {self.state.server}: {exc}"
+            raise DeviceError(0, unreachable, temporary=True) from exc
         if response.status_code >= 400:
             raise _error(response)
-        data: dict[str, Any] = response.json()
+        return response
+
+    def _post(self, path: str, body: dict[str, Any], token: str | None = None) -> dict[str, Any]:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        data: dict[str, Any] = self._request("POST", path, json=body, headers=headers).json()
         return data
 
     def register(
@@ -194,10 +232,7 @@ class Device:
         self.state.poll_seconds = data["poll_seconds"]
         self.home.mkdir(parents=True, exist_ok=True)
         if trusted_root is None:
-            response = self.client.get(f"{self.state.server}/api/v1/products/{product}/root.json")
-            if response.status_code >= 400:
-                raise _error(response)
-            trusted_root = response.content
+            trusted_root = self._request("GET", f"/api/v1/products/{product}/root.json").content
         self.root_path.write_bytes(trusted_root)
         self.state.save(self.state_path)
         return self.state
@@ -220,42 +255,77 @@ class Device:
         success: bool,
         failure_code: str | None = None,
         report_id: str | None = None,
-    ) -> dict[str, Any]:
-        state = self._require()
-        body = {
-            "report_id": report_id or uuid.uuid4().hex,
-            "kind": "install",
-            "version": version,
-            "success": success,
-            "failure_code": failure_code,
-        }
-        return self._post("/api/v1/devices/reports", body, token=state.token)
+    ) -> bool:
+        """Report an install's result; False when it waits to be sent again (see _report)."""
+        return self._report(
+            {
+                "report_id": report_id or uuid.uuid4().hex,
+                "kind": "install",
+                "version": version,
+                "success": success,
+                "failure_code": failure_code,
+            }
+        )
 
-    def report_crashes(self, count: int, *, report_id: str | None = None) -> dict[str, Any]:
+    def report_crashes(self, count: int, *, report_id: str | None = None) -> bool:
+        """Report crashes; False when the report waits to be sent again (see _report)."""
+        return self._report(
+            {
+                "report_id": report_id or uuid.uuid4().hex,
+                "kind": "crash",
+                "version": self._require().version,
+                "crashes": count,
+            }
+        )
+
+    def _report(self, body: dict[str, Any]) -> bool:
+        """Send a report, or keep it in the state file when the server is unavailable: a rollout's
+        gates count on every report, so none is dropped for an outage."""
         state = self._require()
-        body = {
-            "report_id": report_id or uuid.uuid4().hex,
-            "kind": "crash",
-            "version": state.version,
-            "crashes": count,
-        }
-        return self._post("/api/v1/devices/reports", body, token=state.token)
+        try:
+            self._post("/api/v1/devices/reports", body, token=state.token)
+        except DeviceError as exc:
+            if not exc.temporary:
+                raise
+            state.pending_reports.append(body)
+            state.save(self.state_path)
+            return False
+        return True
+
+    def send_pending_reports(self) -> int:
+        """Send the reports kept during an outage, oldest first, until the server is unavailable
+        again; return how many are still waiting. A report the server refuses for good (its
+        device revoked, say) is dropped: sending it again would not change the answer."""
+        state = self._require()
+        while state.pending_reports:
+            try:
+                self._post("/api/v1/devices/reports", state.pending_reports[0], token=state.token)
+            except DeviceError as exc:
+                if exc.temporary:
+                    break
+            state.pending_reports.pop(0)
+            state.save(self.state_path)
+        return len(state.pending_reports)
 
     # --- updating ----------------------------------------------------------------------------
 
     def fetch(self, offer: Offer) -> Path:
-        """Refresh TUF metadata, then download the target and verify it (UpdateRefused if not)."""
+        """Refresh TUF metadata, then download the target and verify it (UpdateRefused if not;
+        a temporary DeviceError if the server is unavailable: nothing to report then)."""
         state = self._require()
         if not state.metadata_url or not state.targets_url:
             raise DeviceError(0, "register again: the device does not know its TUF repository")
-        return fetch_verified_target(
-            state.metadata_url,
-            state.targets_url,
-            offer.target,
-            trusted_root=self.root_path,
-            cache_dir=self.home / "tuf",
-            fetcher=HttpxFetcher(self.client),
-        )
+        try:
+            return fetch_verified_target(
+                state.metadata_url,
+                state.targets_url,
+                offer.target,
+                trusted_root=self.root_path,
+                cache_dir=self.home / "tuf",
+                fetcher=HttpxFetcher(self.client),
+            )
+        except RepositoryUnavailable as exc:
+            raise DeviceError(0, str(exc), temporary=True) from exc
 
     def _install_to_disk(self, path: Path, offer: Offer) -> None:
         slot = self.home / "system"
@@ -263,8 +333,10 @@ class Device:
         shutil.copyfile(path, slot / Path(offer.target).name)
 
     def update(self) -> UpdateResult:
-        """One update cycle: check in; if offered, fetch and verify, install, report."""
+        """One update cycle: send the reports kept from an outage, check in; if offered, fetch
+        and verify, install, report."""
         state = self._require()
+        self.send_pending_reports()
         offer = self.check_in()
         if offer is None:
             return UpdateResult(None, installed=False, reason="up to date")
@@ -289,41 +361,76 @@ class Device:
         return UpdateResult(offer, installed=True)
 
     def listen(
-        self, *, on_update: Callable[[UpdateResult], None], stop: Callable[[], bool]
+        self,
+        *,
+        on_update: Callable[[UpdateResult], None],
+        stop: Callable[[], bool],
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        """Wait for pushes on the device's MQTT topic and run an update cycle on each; without a
-        broker, poll every ``poll_seconds``."""
-        import queue
-        import time
+        """Run an update cycle now, then at each push on the device's MQTT topic, and every
+        ``poll_seconds`` in any case (a push missed while disconnected is not lost for long).
 
+        When the server is unavailable or cannot be reached, the cycle is tried again after the
+        server's ``Retry-After`` or RETRY_SECONDS, doubling while it keeps failing (at most
+        ``poll_seconds``) and spread by up to half again, so that a fleet back from an outage
+        does not return all at once. An error that waiting cannot fix (a revoked token) is
+        raised. ``stop`` is checked at least once a second."""
         import paho.mqtt.client as mqtt
         from paho.mqtt.enums import CallbackAPIVersion
 
         from canyu.devices.push import parse_mqtt_url
 
         state = self._require()
-        on_update(self.update())
-        if not state.broker or not state.push_topic:
-            while not stop():
-                time.sleep(min(state.poll_seconds, 1.0) if stop() else state.poll_seconds)
-                on_update(self.update())
-            return
         pushes: queue.Queue[bytes] = queue.Queue()
-        host, port = parse_mqtt_url(state.broker)
-        client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=f"canyu-device-{state.device_id}"
-        )
-        client.on_message = lambda _c, _u, message: pushes.put(bytes(message.payload))
-        client.on_connect = lambda c, *_a: c.subscribe(state.push_topic or "", qos=1)
-        client.connect(host, port)
-        client.loop_start()
+        client: mqtt.Client | None = None
+        if state.broker and state.push_topic:
+            host, port = parse_mqtt_url(state.broker)
+            client = mqtt.Client(
+                CallbackAPIVersion.VERSION2, client_id=f"canyu-device-{state.device_id}"
+            )
+            client.on_message = lambda _c, _u, message: pushes.put(bytes(message.payload))
+            client.on_connect = lambda c, *_a: c.subscribe(state.push_topic or "", qos=1)
+            client.connect_async(host, port)  # the network thread connects, and reconnects
+            client.loop_start()
+
+        def pushed_within(seconds: float) -> bool:
+            if client is None:
+                sleep(seconds)
+                return False
+            try:
+                pushes.get(timeout=seconds)
+            except queue.Empty:
+                return False
+            return True
+
+        failures = 0
         try:
             while not stop():
-                try:
-                    pushes.get(timeout=min(1.0, state.poll_seconds))
-                except queue.Empty:
-                    continue
-                on_update(self.update())
+                wait = self._cycle(on_update, failures)
+                failures = failures + 1 if wait is not None else 0
+                due = clock() + (wait if wait is not None else state.poll_seconds)
+                while not stop() and clock() < due:
+                    if pushed_within(min(1.0, due - clock())):
+                        break
         finally:
-            client.loop_stop()
-            client.disconnect()
+            if client is not None:
+                client.loop_stop()
+                client.disconnect()
+
+    def _cycle(self, on_update: Callable[[UpdateResult], None], failures: int) -> float | None:
+        """One update cycle for listen(): None once it ran, or the seconds to wait before trying
+        again when the server was unavailable (the ``failures``-th time in a row)."""
+        state = self._require()
+        try:
+            on_update(self.update())
+        except DeviceError as exc:
+            if not exc.temporary:
+                raise
+            backoff = min(float(state.poll_seconds), RETRY_SECONDS * 2.0**failures)
+            wait = max(exc.retry_after or 0.0, backoff) * random.uniform(1.0, 1.5)
+            on_update(
+                UpdateResult(None, installed=False, reason=f"{exc}; trying again in {wait:.0f} s")
+            )
+            return wait
+        return None

@@ -9,9 +9,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tuf.api.exceptions import DownloadError, RepositoryError
+from tuf.api.exceptions import DownloadError, DownloadHTTPError, RepositoryError
 from tuf.ngclient.fetcher import FetcherInterface
 from tuf.ngclient.updater import Updater
+
+
+class RepositoryUnavailable(Exception):
+    """The repository could not be reached or answered with a server error: nothing was
+    verified or refused, and asking again later may succeed."""
 
 
 class UpdateRefused(Exception):
@@ -38,7 +43,9 @@ def fetch_verified_target(
     ``trusted_root`` is the root.json the device shipped with (any version; newer roots are
     followed). ``cache_dir`` keeps the metadata the device trusts between calls, which is what
     makes rollbacks detectable: give each repository its own. ``fetcher`` replaces HTTP (tests).
-    Raises :class:`UpdateRefused` when anything does not verify or cannot be fetched.
+    Raises :class:`UpdateRefused` when anything does not verify or cannot be fetched, and
+    :class:`RepositoryUnavailable` when the server is unavailable (a 5xx or 429 answer), so that
+    an outage is not reported as a failed install.
     """
     bootstrap = trusted_root.read_bytes() if isinstance(trusted_root, Path) else trusted_root
     metadata_dir = cache_dir / "metadata"
@@ -58,5 +65,9 @@ def fetch_verified_target(
             raise UpdateRefused(target_name, "the repository's signed targets do not list it")
         cached = updater.find_cached_target(info)
         return Path(cached or updater.download_target(info))
+    except DownloadHTTPError as e:
+        if e.status_code >= 500 or e.status_code == 429:
+            raise RepositoryUnavailable(f"the update server answered {e.status_code}") from e
+        raise UpdateRefused(target_name, f"{type(e).__name__}: {e}") from e
     except (RepositoryError, DownloadError) as e:
         raise UpdateRefused(target_name, f"{type(e).__name__}: {e}") from e

@@ -126,7 +126,10 @@ def update(home: Home = DEFAULT_HOME) -> None:
 
 @app.command()
 def listen(home: Home = DEFAULT_HOME) -> None:
-    """Wait for pushes (MQTT) or poll, and update each time (Ctrl-C stops)."""
+    """Wait for pushes (MQTT) or poll, and update each time; wait out an unavailable server
+    (Ctrl-C stops)."""
+    from canyu.client.device import DeviceError
+
     stopping = False
 
     def stop(*_args: object) -> None:
@@ -134,10 +137,15 @@ def listen(home: Home = DEFAULT_HOME) -> None:
         stopping = True
 
     signal.signal(signal.SIGINT, stop)
-    _device(home).listen(
-        on_update=lambda r: console.print(r.offer.version if r.installed and r.offer else r.reason),
-        stop=lambda: stopping,
-    )
+    try:
+        _device(home).listen(
+            on_update=lambda r: console.print(
+                r.offer.version if r.installed and r.offer else r.reason
+            ),
+            stop=lambda: stopping,
+        )
+    except DeviceError as exc:  # one that waiting cannot fix, such as a revoked token
+        raise _fail(exc.message) from None
 
 
 def _weights(text: str, what: str) -> dict[str, float]:
