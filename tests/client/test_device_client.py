@@ -5,11 +5,15 @@ and reported as a failure."""
 from __future__ import annotations
 
 import itertools
+import threading
+import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import cast
 
 import httpx
+import paho.mqtt.publish as publish
 import pytest
 from conftest import app_over, unreachable_database_url
 from fastapi.testclient import TestClient
@@ -167,8 +171,9 @@ def test_a_phone_keeps_its_reports_through_an_outage_and_sends_them_once(
     assert back.state is not None
     assert [r["report_id"] for r in back.state.pending_reports] == ["crash-report-1"]
     assert back.update().reason == "up to date"
-    assert back.state.pending_reports == []
-    assert phone(api, tmp_path).state.pending_reports == []  # type: ignore[union-attr]
+    reread = phone(api, tmp_path).state
+    assert reread is not None
+    assert back.state.pending_reports == reread.pending_reports == []
     with database.session() as s:
         assert devices.report_counts(s, rollout_id=rollout.id) == (1, 0, 2)
 
@@ -209,7 +214,9 @@ def test_listening_waits_out_an_outage_and_stops_on_a_revoked_token(
     api: TestClient, shop: Shop, tmp_path: Path, database: Database
 ) -> None:
     shop.product()
-    device = registered_phone(api, tmp_path, "SN-5")
+    registered = registered_phone(api, tmp_path, "SN-5").state
+    assert registered is not None
+    assert registered.device_id is not None
     now = [0.0]
     results: list[UpdateResult] = []
     with app_over(unreachable_database_url(tmp_path / "down")) as down:
@@ -232,7 +239,39 @@ def test_listening_waits_out_an_outage_and_stops_on_a_revoked_token(
     for wait, least in zip(waits, (5, 10, 20), strict=True):
         assert least <= wait <= least * 1.5 + 1
     with database.session() as s:
-        devices.revoke(s, device_id=device.state.device_id or 0)  # type: ignore[union-attr]
+        devices.revoke(s, device_id=registered.device_id)
     with pytest.raises(DeviceError) as revoked:
         phone(api, tmp_path).listen(on_update=results.append, stop=lambda: False)
     assert revoked.value.status == 401
+
+
+def test_a_listening_phone_updates_at_once_on_a_push(
+    api: TestClient, shop: Shop, tmp_path: Path, mqtt_broker: tuple[str, int]
+) -> None:
+    """Against the real broker: a push starts a cycle long before the hourly poll is due."""
+    shop.product()
+    device = registered_phone(api, tmp_path, "SN-6")
+    assert device.state is not None
+    host, port = mqtt_broker
+    device.state.broker = f"mqtt://{host}:{port}"
+    topic = device.state.push_topic = f"canyu/test-{uuid.uuid4().hex[:8]}/stable/CN"
+    results: list[UpdateResult] = []
+    deadline = time.monotonic() + 20
+    listening = threading.Event()
+
+    def push_until_heard() -> None:
+        while not listening.wait(0.2):
+            publish.single(topic, b"{}", qos=1, hostname=host, port=port)
+
+    pusher = threading.Thread(target=push_until_heard, daemon=True)
+    pusher.start()
+    try:
+        device.listen(
+            on_update=results.append,
+            stop=lambda: len(results) >= 2 or time.monotonic() > deadline,
+            clock=lambda: 0.0,  # the poll never comes due: only a push can start a cycle
+        )
+    finally:
+        listening.set()
+        pusher.join(timeout=5)
+    assert [r.reason for r in results] == ["up to date", "up to date"]
