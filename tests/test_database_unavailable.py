@@ -21,6 +21,7 @@ from sqlalchemy import exc as sa_exc
 from canyu import db
 from canyu.devices.edge import PATH as CHECKIN_PATH
 from canyu.devices.edge import CheckinEdge
+from canyu.web.templating import LOCALE_COOKIE
 
 DEVICE = {"Authorization": "Bearer cyd_" + "A" * 43}
 
@@ -60,7 +61,10 @@ def test_the_health_check_and_the_pages_say_the_database_is_unavailable(
     assert page.status_code == 503
     assert page.headers["retry-after"] == "5"
     assert "text/html" in page.headers["content-type"]
+    assert "Back in a moment" in page.text
     assert "try again in a few seconds" in page.text
+    client.cookies.set(LOCALE_COOKIE, "zh")
+    assert "暂时连不上数据库" in client.get("/", headers={"Accept": "text/html"}).text
 
 
 def test_a_database_without_its_tables_is_a_fault_not_an_outage(tmp_path: Path) -> None:
