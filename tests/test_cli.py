@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import unreachable_database_url
 from sqlalchemy import func, inspect, select
 from typer.testing import CliRunner
 
 import canyu.models  # noqa: F401  (registers every table)
 from canyu.accounts import service
 from canyu.accounts.models import User
-from canyu.cli import app
+from canyu.cli import app, main
 from canyu.config import get_settings
 from canyu.db import Base, Database
 
@@ -144,3 +146,20 @@ def test_user_create_refuses_a_taken_email(database_url: str) -> None:
     assert result.exit_code != 0
     assert "already exists" in result.output
     assert _user_count(database_url) == 1
+
+
+def test_a_database_that_cannot_be_reached_is_one_line_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CANYU_DATABASE_URL", unreachable_database_url(tmp_path / "db"))
+    get_settings.cache_clear()
+    monkeypatch.setattr(sys, "argv", ["canyu", "release", "cut", "--product", "canyu-1s"])
+    try:
+        with pytest.raises(SystemExit) as exited:
+            main()
+    finally:
+        get_settings.cache_clear()
+    assert exited.value.code == 1
+    err = capsys.readouterr().err
+    assert "the database cannot be reached (unable to open database file)" in err
+    assert "Traceback" not in err
