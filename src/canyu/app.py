@@ -28,7 +28,7 @@ from canyu.config import Settings, get_settings
 from canyu.db import Database
 from canyu.devices import api as devices_api
 from canyu.devices import pages as devices_pages
-from canyu.errors import RETRY_AFTER_SECONDS, CanyuError, Unavailable
+from canyu.errors import RETRY_AFTER_SECONDS, CanyuError, InternalError, Unavailable
 from canyu.logs import RequestLogMiddleware
 from canyu.mail import Mailer, send_on_commit
 from canyu.ratelimit import RateLimiter
@@ -69,6 +69,10 @@ def _error_response(
     return response
 
 
+def _canyu_error_response(request: Request, exc: CanyuError) -> Response:
+    return _error_response(request, exc.status_code, exc.code, exc.message, exc.details)
+
+
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
     settings = settings or get_settings()
     database = database or Database(settings.database_url)
@@ -106,7 +110,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     @app.exception_handler(CanyuError)
     async def canyu_error(request: Request, exc: CanyuError) -> Response:
-        return _error_response(request, exc.status_code, exc.code, exc.message, exc.details)
+        return _canyu_error_response(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
@@ -129,18 +133,13 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         if not db.unavailable(exc):
             raise exc  # a fault, not an outage: the 500 below
         log.error("database unavailable, answered 503: %s", exc)
-        unavailable = Unavailable.database()
-        return _error_response(
-            request, unavailable.status_code, unavailable.code, unavailable.message
-        )
+        return _canyu_error_response(request, Unavailable.database())
 
     @app.exception_handler(Exception)
     async def unexpected_error(request: Request, exc: Exception) -> Response:
         request_id = getattr(request.state, "request_id", "")
         log.exception("unhandled error id=%s", request_id)
-        return _error_response(
-            request, 500, "internal_error", f"Something broke on our side (request {request_id})."
-        )
+        return _canyu_error_response(request, InternalError.for_request(request_id))
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:

@@ -58,6 +58,17 @@ class Unavailable(CanyuError):
 RETRY_AFTER_SECONDS = 5
 
 
+class InternalError(CanyuError):
+    """A fault on our side. The message names the request, so that its log line can be found."""
+
+    status_code = 500
+    code = "internal_error"
+
+    @classmethod
+    def for_request(cls, request_id: str) -> InternalError:
+        return cls(f"Something broke on our side (request {request_id}).")
+
+
 class RateLimited(CanyuError):
     status_code = 429
     code = "rate_limited"

@@ -287,8 +287,10 @@ def test_a_broken_lookup_connection_is_replaced(
     fast_path, client, device = served_once
     assert fast_path._held is not None
     fast_path._held.dbapi.close()  # as if the database had dropped it
-    with pytest.raises(Exception, match="closed"):
-        client.post(CHECKIN, json={}, headers=device)
+    broken = client.post(CHECKIN, json={}, headers=device)
+    assert broken.status_code == 500  # a fault, answered like the app's own
+    assert broken.json()["error"]["code"] == "internal_error"
+    assert "Something broke on our side (request " in broken.json()["error"]["message"]
     assert client.post(CHECKIN, json={}, headers=device).is_success
 
 

@@ -16,6 +16,7 @@ import itertools
 import json
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -38,7 +39,14 @@ from canyu.db import Database, unavailable, utcnow
 from canyu.devices.models import Device
 from canyu.devices.schemas import CheckinIn, checkin_answer
 from canyu.devices.service import _TOKEN_RE, SEEN_EVERY, token_hash
-from canyu.errors import RETRY_AFTER_SECONDS, CanyuError, InvalidInput, Unauthorized, Unavailable
+from canyu.errors import (
+    RETRY_AFTER_SECONDS,
+    CanyuError,
+    InternalError,
+    InvalidInput,
+    Unauthorized,
+    Unavailable,
+)
 from canyu.releases import offers as offers_mod
 from canyu.releases import versions
 from canyu.releases.offers import ProductRules
@@ -626,10 +634,13 @@ class CheckinEdge:
         except CanyuError as exc:
             status, payload = _error(exc)
         except Exception as exc:
-            if not unavailable(exc):
-                raise
-            log.error("database unavailable, check-in answered 503: %s", exc)
-            status, payload = _error(Unavailable.database())
+            if unavailable(exc):
+                log.error("database unavailable, check-in answered 503: %s", exc)
+                status, payload = _error(Unavailable.database())
+            else:  # a fault: answered like the app's own 500, not with uvicorn's bare text
+                request_id = uuid.uuid4().hex[:16]
+                log.exception("check-in failed id=%s", request_id)
+                status, payload = _error(InternalError.for_request(request_id))
         await send(_start(status, payload))
         await send({"type": "http.response.body", "body": payload})
 
