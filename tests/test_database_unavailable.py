@@ -104,3 +104,15 @@ def test_which_database_errors_are_an_outage(error: BaseException, outage: bool)
     assert db.unavailable(error) is outage
     if isinstance(error, sqlite3.Error | psycopg.Error):  # as SQLAlchemy raises them
         assert db.unavailable(sa_exc.OperationalError("SELECT 1", None, error)) is outage
+
+
+def test_an_outage_is_told_without_the_statement_or_its_parameters() -> None:
+    """What the logs and the command line show of an outage: the driver's message only."""
+    locked = sa_exc.OperationalError(
+        "INSERT INTO users (email) VALUES (?)",
+        ("ann@example.com",),
+        sqlite3.OperationalError("database is locked"),
+    )
+    assert "ann@example.com" in str(locked)  # what SQLAlchemy would print
+    assert db.reason(locked) == "database is locked"
+    assert db.reason(ValueError("plain")) == "plain"

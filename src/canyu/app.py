@@ -132,7 +132,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     async def database_error(request: Request, exc: Exception) -> Response:
         if not db.unavailable(exc):
             raise exc  # a fault, not an outage: the 500 below
-        log.error("database unavailable, answered 503: %s", exc)
+        log.error("database unavailable, answered 503: %s", db.reason(exc))
         return _canyu_error_response(request, Unavailable.database())
 
     @app.exception_handler(Exception)

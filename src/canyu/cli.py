@@ -247,16 +247,15 @@ _register_domains()
 def main() -> None:
     """The `canyu` console script. A database that cannot be reached is a one-line error and
     exit status 1, not a traceback: it is a setting or an outage, not a bug."""
-    from canyu.db import unavailable
+    from canyu.db import reason, unavailable
 
     try:
         app()
     except Exception as exc:
         if not unavailable(exc):
             raise
-        reason = getattr(exc, "orig", None) or exc
         console.print(
-            f"[red]error:[/red] the database cannot be reached ({reason}); "
+            f"[red]error:[/red] the database cannot be reached ({reason(exc)}); "
             "check --database-url or CANYU_DATABASE_URL"
         )
         raise SystemExit(1) from None

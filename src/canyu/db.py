@@ -118,6 +118,13 @@ def unavailable(error: BaseException) -> bool:
     return False
 
 
+def reason(error: BaseException) -> str:
+    """A database error's own message, without the statement and parameters SQLAlchemy adds
+    (they may hold personal data, which logs and terminals must not show)."""
+    orig = error.orig if isinstance(error, sa_exc.DBAPIError) else None
+    return str(orig if orig is not None else error)
+
+
 class Database:
     """One engine and its session factory; the app and the CLI each hold one."""
 

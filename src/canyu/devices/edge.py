@@ -35,7 +35,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from canyu.db import Database, unavailable, utcnow
+from canyu.db import Database, reason, unavailable, utcnow
 from canyu.devices.models import Device
 from canyu.devices.schemas import CheckinIn, checkin_answer
 from canyu.devices.service import _TOKEN_RE, SEEN_EVERY, token_hash
@@ -635,7 +635,7 @@ class CheckinEdge:
             status, payload = _error(exc)
         except Exception as exc:
             if unavailable(exc):
-                log.error("database unavailable, check-in answered 503: %s", exc)
+                log.error("database unavailable, check-in answered 503: %s", reason(exc))
                 status, payload = _error(Unavailable.database())
             else:  # a fault: answered like the app's own 500, not with uvicorn's bare text
                 request_id = uuid.uuid4().hex[:16]
