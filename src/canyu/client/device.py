@@ -24,9 +24,15 @@ import httpx
 from tuf.api.exceptions import DownloadHTTPError
 from tuf.ngclient.fetcher import FetcherInterface
 
-from canyu.client.tuf_fetch import RepositoryUnavailable, UpdateRefused, fetch_verified_target
+from canyu.client.tuf_fetch import (
+    RepositoryUnavailable,
+    UpdateRefused,
+    fetch_verified_target,
+    temporary_status,
+)
 
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+REPORTS_PATH = "/api/v1/devices/reports"
 
 
 RETRY_SECONDS = 5.0  # the first wait after a failed cycle, when the server gave none
@@ -144,7 +150,7 @@ def _error(response: httpx.Response) -> DeviceError:
     return DeviceError(
         status,
         message,
-        temporary=status == 429 or status >= 500,
+        temporary=temporary_status(status),
         # Seconds only: canyu sends seconds, and a date would need this device's clock.
         retry_after=float(retry_after) if retry_after.isdigit() else None,
     )
@@ -283,7 +289,7 @@ class Device:
         gates count on every report, so none is dropped for an outage."""
         state = self._require()
         try:
-            self._post("/api/v1/devices/reports", body, token=state.token)
+            self._post(REPORTS_PATH, body, token=state.token)
         except DeviceError as exc:
             if not exc.temporary:
                 raise
@@ -299,7 +305,7 @@ class Device:
         state = self._require()
         while state.pending_reports:
             try:
-                self._post("/api/v1/devices/reports", state.pending_reports[0], token=state.token)
+                self._post(REPORTS_PATH, state.pending_reports[0], token=state.token)
             except DeviceError as exc:
                 if exc.temporary:
                     break

@@ -14,6 +14,12 @@ from tuf.ngclient.fetcher import FetcherInterface
 from tuf.ngclient.updater import Updater
 
 
+def temporary_status(status: int) -> bool:
+    """Whether an HTTP status says the server cannot answer now (busy or down), so that asking
+    again later may succeed: nothing about the request itself is wrong."""
+    return status >= 500 or status == 429
+
+
 class RepositoryUnavailable(Exception):
     """The repository could not be reached or answered with a server error: nothing was
     verified or refused, and asking again later may succeed."""
@@ -65,9 +71,7 @@ def fetch_verified_target(
             raise UpdateRefused(target_name, "the repository's signed targets do not list it")
         cached = updater.find_cached_target(info)
         return Path(cached or updater.download_target(info))
-    except DownloadHTTPError as e:
-        if e.status_code >= 500 or e.status_code == 429:
-            raise RepositoryUnavailable(f"the update server answered {e.status_code}") from e
-        raise UpdateRefused(target_name, f"{type(e).__name__}: {e}") from e
     except (RepositoryError, DownloadError) as e:
+        if isinstance(e, DownloadHTTPError) and temporary_status(e.status_code):
+            raise RepositoryUnavailable(f"the update server answered {e.status_code}") from e
         raise UpdateRefused(target_name, f"{type(e).__name__}: {e}") from e
