@@ -7,6 +7,7 @@ import asyncio
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -19,7 +20,13 @@ from starlette.types import Message, Receive, Scope, Send
 
 from canyu.db import Database, utcnow
 from canyu.devices import service as devices
-from canyu.devices.edge import CheckinEdge, _conninfo, _PostgresSightingWriter
+from canyu.devices.edge import (
+    CheckinEdge,
+    _conninfo,
+    _LookupConnection,
+    _PostgresLookups,
+    _PostgresSightingWriter,
+)
 from canyu.devices.models import Device
 
 from .test_devices import bearer, fleet
@@ -348,6 +355,94 @@ def test_a_check_in_on_connections_the_server_closed_unnoticed_is_still_answered
         loop.close()
     with database.session() as s:
         assert s.scalars(select(Device.current_version)).one() == "1.6"
+
+
+def test_lookups_arriving_over_several_turns_share_one_query(
+    shop: Shop, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A busy server reads a burst of check-ins over several turns of its event loop: their
+    lookups wait while more arrive and go out as one query. Check-ins that never stop arriving
+    are not held for ever: a batch goes out after HOLD_TURNS turns. Every device gets its row."""
+    if database.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's batched lookups; SQLite's are synchronous")
+    shop.product()
+    tokens = fleet(database, 20)  # a stream longer than HOLD_TURNS
+    digests = [devices.token_hash(token) for token in tokens]
+    with database.session() as s:
+        ids = {digest: id_ for digest, id_ in s.execute(select(Device.token_hash, Device.id))}
+    queries: list[int] = []
+    ask = _LookupConnection.ask
+
+    def counted(connection: _LookupConnection, lookups: dict[str, Any], *a: Any, **k: Any) -> None:
+        queries.append(len(lookups))
+        ask(connection, lookups, *a, **k)
+
+    monkeypatch.setattr(_LookupConnection, "ask", counted)
+    lookups = _PostgresLookups(database.engine)
+
+    async def arriving(digest: str, turn: int) -> Any:
+        for _ in range(turn):
+            await asyncio.sleep(0)  # one turn of the loop
+        return await lookups.find(digest)
+
+    async def burst_then_stream() -> tuple[list[Any], list[int], list[Any], list[int]]:
+        await lookups.find(digests[0])  # opens a connection
+        queries.clear()
+        burst = await asyncio.gather(*(arriving(d, turn) for turn, d in enumerate(digests[:6])))
+        in_burst = queries[:]
+        queries.clear()
+        stream = await asyncio.gather(*(arriving(d, turn) for turn, d in enumerate(digests)))
+        for connection in lookups.connections:
+            connection.close()
+        return burst, in_burst, stream, queries
+
+    burst, in_burst, stream, in_stream = asyncio.run(burst_then_stream())
+    assert in_burst == [6]
+    assert len(in_stream) >= 2
+    assert in_stream[0] <= _PostgresLookups.HOLD_TURNS + 1
+    assert sum(in_stream) == len(digests)
+    for digest, row in [*zip(digests, burst, strict=False), *zip(digests, stream, strict=True)]:
+        assert row is not None
+        assert row[0] == ids[digest]
+
+
+def test_the_lookup_probes_the_token_index_and_never_scans_the_fleet(
+    shop: Shop, database: Database
+) -> None:
+    """Check-ins stay cheap as the fleet grows: on a fleet of some size, once analyzed (as
+    autovacuum does), the prepared lookup finds each token through its index."""
+    if database.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's prepared lookup; SQLite's is one indexed SELECT")
+    product = shop.product()
+    with database.engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO devices (token_hash, product_id, model, hardware_hash, country,"
+                " channel, registered_at, last_seen_at)"
+                " SELECT md5(i::text) || md5((-i)::text), :product, 'canyu-1s', md5(i::text),"
+                " 'CN', 'stable', now(), now() FROM generate_series(1, 20000) AS i"
+            ),
+            {"product": product.id},
+        )
+        connection.execute(text("ANALYZE devices"))
+
+    async def plan() -> str:
+        loop = asyncio.get_running_loop()
+        opened = await _LookupConnection.open(
+            _conninfo(database.engine), loop, done=lambda: None, give_back=lambda _: None
+        )
+        try:
+            statement = _LookupConnection.STATEMENT
+            cursor = await opened.connection.execute(
+                f"EXPLAIN EXECUTE {statement}('2026-01-01T00:00:00Z', '{{a,b,c}}')"
+            )
+            return "\n".join(line for (line,) in await cursor.fetchall())
+        finally:
+            opened.close()
+
+    explained = asyncio.run(plan())
+    assert "Index Scan using ix_devices_token_lookup on devices" in explained, explained
+    assert "Seq Scan" not in explained, explained
 
 
 def test_the_fast_paths_own_connections_keep_every_part_of_the_database_url() -> None:

@@ -273,12 +273,17 @@ class _LookupConnection:
     ) -> _LookupConnection:
         connection = await psycopg.AsyncConnection.connect(conninfo, autocommit=True)
         try:
-            # One plan for every batch, made once: by default PostgreSQL plans `= ANY($2)` again
+            # One plan for every batch, made once: by default PostgreSQL plans the batch again
             # at every execution, which costs the server more than a small batch's lookups.
             await connection.execute("SET plan_cache_mode = force_generic_plan")
+            # A join on the digests asked: a nested loop, one probe of the token's hash index
+            # each. `token_hash = ANY($2)` made a bitmap of the rows and checked every row found
+            # against the whole array again (a hash index only narrows to a hash code), about
+            # 0.8 µs more of the database's CPU per check-in.
             await connection.execute(
                 f"PREPARE {cls.STATEMENT} AS SELECT token_hash,"  # noqa: S608 (constants only)
-                f" {_SELECTED.format(marker='$1')} FROM devices WHERE token_hash = ANY($2)"
+                f" {_SELECTED.format(marker='$1')} FROM unnest($2::varchar[]) AS asked(digest)"
+                " JOIN devices ON devices.token_hash = asked.digest"
             )
         except BaseException:
             await connection.close()
@@ -359,15 +364,22 @@ class _PostgresLookups:
 
     A lookup is a network round trip, and psycopg's asyncio API costs the event loop more per
     query than the server spends answering it (a cursor, and a reader added and removed on the
-    socket for every wait). So the lookups of the check-ins that arrive in one turn of the loop
-    share one query (``token_hash = ANY($2)``, prepared once), sent when that turn ends on one
-    of ``SIZE`` connections that has nothing in flight; while all are busy, lookups gather for
-    the next free one. Alone, a check-in is one query of one token. Each query starts after its
-    check-ins arrived, in autocommit, so it sees every commit made before them.
+    socket for every wait). So the lookups of check-ins arriving together share one query
+    (a join on ``unnest($2)``, prepared once), sent on one of ``SIZE`` connections that has
+    nothing in flight; while all are busy, lookups gather for the next free one.
+
+    A busy server reads a burst of check-ins over several turns of the loop, and a query per
+    turn costs the database and the server a round trip each (about 25 µs of the database's
+    time alone). So a batch waits for the next turn while check-ins are still arriving: it is
+    sent at the first turn that brought none, at the latest after ``HOLD_TURNS`` turns, or once
+    it is full. A turn it waits is one poll of the sockets that does not sleep, so a lone
+    check-in is delayed by microseconds: one turn, then a query of one token. Each query starts
+    after its check-ins arrived, in autocommit, so it sees every commit made before them.
     """
 
     SIZE = 2
     MAX_BATCH = 256
+    HOLD_TURNS = 8
 
     def __init__(self, engine: Engine) -> None:
         self.conninfo = _conninfo(engine)
@@ -379,6 +391,10 @@ class _PostgresLookups:
         # Held: the loop keeps only weak references to tasks.
         self.opening: set[asyncio.Task[None]] = set()
         self.send_scheduled = False
+        # While a batch waits for check-ins still arriving: its size at the last turn, and the
+        # turns it has waited.
+        self.held_size = 0
+        self.held_turns = 0
 
     def find(self, digest: str) -> asyncio.Future[_Row | None]:
         loop = self.loop
@@ -397,6 +413,9 @@ class _PostgresLookups:
     def _send(self) -> None:
         self.send_scheduled = False
         loop = asyncio.get_running_loop()
+        if self._still_arriving():
+            self._send_soon(loop)
+            return
         if self.loop is not loop:  # a new event loop (tests): the old one's sockets are gone
             for connection in self.connections:
                 connection.close()
@@ -414,6 +433,21 @@ class _PostgresLookups:
             opening = loop.create_task(self._open(loop))
             self.opening.add(opening)
             opening.add_done_callback(self.opening.discard)
+
+    def _still_arriving(self) -> bool:
+        """Whether the waiting batch grew since the last turn and may wait one more."""
+        size = len(self.waiting)
+        if (
+            size > self.held_size
+            and self.held_turns < self.HOLD_TURNS
+            and size < self.MAX_BATCH
+            and not self.lost  # lookups a broken connection lost are asked again at once
+        ):
+            self.held_size = size
+            self.held_turns += 1
+            return True
+        self.held_size = self.held_turns = 0
+        return False
 
     def _batch(self, pool: _Waiting) -> _Waiting:
         """Up to MAX_BATCH lookups taken from the pool, oldest first."""
