@@ -28,7 +28,7 @@ from canyu.config import Settings, get_settings
 from canyu.db import Database
 from canyu.devices import api as devices_api
 from canyu.devices import pages as devices_pages
-from canyu.errors import RETRY_AFTER_SECONDS, CanyuError, InternalError, Unavailable
+from canyu.errors import CanyuError, InternalError, Unavailable, error_headers
 from canyu.logs import RequestLogMiddleware
 from canyu.mail import Mailer, send_on_commit
 from canyu.ratelimit import RateLimiter
@@ -56,16 +56,12 @@ def _wants_json(request: Request) -> bool:
 def _error_response(
     request: Request, status: int, code: str, message: str, details: object = None
 ) -> Response:
-    response: Response
     if _wants_json(request):
-        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-        response = JSONResponse(
-            _error_body(code, message, details), status_code=status, headers=headers
+        return JSONResponse(
+            _error_body(code, message, details), status_code=status, headers=error_headers(status)
         )
-    else:
-        response = web_errors.render_error(request, status, message)
-    if status == 503:
-        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    response = web_errors.render_error(request, status, message)
+    response.headers.update(error_headers(status, bearer=False))
     return response
 
 

@@ -58,6 +58,17 @@ class Unavailable(CanyuError):
 RETRY_AFTER_SECONDS = 5
 
 
+def error_headers(status_code: int, *, bearer: bool = True) -> dict[str, str]:
+    """The headers an error answer carries by its status: when to ask again (every 503), and
+    which credentials to send (a 401, when ``bearer``: the API's, not a page's, where friends
+    sign in instead). The app's handlers and the check-in fast path both answer with these."""
+    if status_code == 503:
+        return {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    if status_code == 401 and bearer:
+        return {"WWW-Authenticate": "Bearer"}
+    return {}
+
+
 class InternalError(CanyuError):
     """A fault on our side. The message names the request, so that its log line can be found."""
 

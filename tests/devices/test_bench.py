@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
-from typing import Literal
 
 import pytest
 from browser import serving
@@ -52,9 +51,9 @@ def test_sightings_mode_makes_exactly_the_measured_devices_due(
     assert (due, not_due) == (600, 400)
 
 
-@pytest.mark.parametrize("idle", ["spin", "sleep"])
+@pytest.mark.parametrize("idle", list(loadgen.Idle))
 def test_the_load_generator_stops_at_its_bound_and_counts_every_answer(
-    idle: Literal["spin", "sleep"],
+    idle: loadgen.Idle,
 ) -> None:
     """Polling or asleep while it waits, the load generator sends exactly the requests it was
     asked for, times each answer, and then stops (a polling one stops polling too)."""
@@ -75,9 +74,9 @@ def test_the_load_generator_stops_at_its_bound_and_counts_every_answer(
 
 
 def test_the_load_generator_polls_only_when_the_servers_keep_a_cpu_of_their_own() -> None:
-    assert bench.client_idle_on(2, bench.ClientIdle.SPIN) is bench.ClientIdle.SPIN
-    assert bench.client_idle_on(1, bench.ClientIdle.SPIN) is bench.ClientIdle.SLEEP
-    assert bench.client_idle_on(8, bench.ClientIdle.SLEEP) is bench.ClientIdle.SLEEP
+    assert bench.client_idle_on(2, loadgen.Idle.SPIN) is loadgen.Idle.SPIN
+    assert bench.client_idle_on(1, loadgen.Idle.SPIN) is loadgen.Idle.SLEEP
+    assert bench.client_idle_on(8, loadgen.Idle.SLEEP) is loadgen.Idle.SLEEP
 
 
 def test_the_load_generator_only_targets_this_machine() -> None:

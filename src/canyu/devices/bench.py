@@ -26,7 +26,6 @@ import sys
 import tempfile
 import time
 from datetime import timedelta
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -38,6 +37,7 @@ from starlette.types import Receive, Scope, Send
 from canyu import migrate
 from canyu.db import Database, utcnow
 from canyu.devices.edge import PATH as CHECKIN_PATH
+from canyu.devices.loadgen import Idle
 
 PRODUCT = "canyu-1s"
 COUNTRIES = ("CN", "IN", "ID", "ES", "US", "MY", "PH", "SG")
@@ -45,17 +45,10 @@ CHANNELS = ("stable", "stable", "stable", "beta", "developer")
 FLOOR_BODY = b'{"offer":null,"poll_seconds":3600}'
 
 
-class ClientIdle(StrEnum):
-    """How the load generator waits for answers (its ``--idle``; see canyu.devices.loadgen)."""
-
-    SPIN = "spin"
-    SLEEP = "sleep"
-
-
-def client_idle_on(cpus: int, asked: ClientIdle) -> ClientIdle:
+def client_idle_on(cpus: int, asked: Idle) -> Idle:
     """How the load generator waits given this many CPUs: as asked, except that it sleeps on a
     single CPU, where polling would take half of it from the servers."""
-    return ClientIdle.SLEEP if cpus < 2 else asked
+    return Idle.SLEEP if cpus < 2 else asked
 
 
 async def floor_app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -287,13 +280,13 @@ def checkin(
         ),
     ] = False,
     client_idle: Annotated[
-        ClientIdle,
+        Idle,
         typer.Option(
             help="How the load generator waits for answers: polling, or asleep (then, on "
             "127.0.0.1, each answer also pays to wake it; see canyu.devices.loadgen). "
             "Given one CPU, it sleeps."
         ),
-    ] = ClientIdle.SPIN,
+    ] = Idle.SPIN,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
 ) -> None:
     """Check-in throughput and p50/p99 latency (canyu.devices.edge fast path in front of the
@@ -437,7 +430,7 @@ def checkin(
         sys.stdout.write(json.dumps(figures) + "\n")
         return
     what = "every check-in records a sighting\n" if sightings else ""
-    if client_idle is ClientIdle.SLEEP:
+    if client_idle is Idle.SLEEP:
         what += "the load generator sleeps while it waits for answers\n"
     console.print(
         f"{what}check-in: {figures['rps']} req/s, p50 {figures['p50_ms']} ms, "

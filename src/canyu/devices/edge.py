@@ -40,12 +40,12 @@ from canyu.devices.models import Device
 from canyu.devices.schemas import CheckinIn, checkin_answer
 from canyu.devices.service import _TOKEN_RE, SEEN_EVERY, token_hash
 from canyu.errors import (
-    RETRY_AFTER_SECONDS,
     CanyuError,
     InternalError,
     InvalidInput,
     Unauthorized,
     Unavailable,
+    error_headers,
 )
 from canyu.releases import offers as offers_mod
 from canyu.releases import versions
@@ -506,11 +506,8 @@ def _start(status: int, payload: bytes) -> dict[str, Any]:
         headers = _OK_HEADERS.get(len(payload))
     if headers is None:
         fresh = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(payload))]
-        if status == 401:
-            fresh.append((b"www-authenticate", b"Bearer"))
-        elif status == 503:
-            fresh.append((b"retry-after", b"%d" % RETRY_AFTER_SECONDS))
-        elif status == 200 and len(_OK_HEADERS) < 64:
+        fresh += [(k.lower().encode(), v.encode()) for k, v in error_headers(status).items()]
+        if status == 200 and len(_OK_HEADERS) < 64:
             _OK_HEADERS[len(payload)] = tuple(fresh)
         headers = fresh
     return {"type": "http.response.start", "status": status, "headers": headers}

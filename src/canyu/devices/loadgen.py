@@ -23,11 +23,19 @@ import json
 import statistics
 import sys
 import time
+from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlsplit
 
 BODY = b'{"version":"1.0.0"}'
+
+
+class Idle(StrEnum):
+    """How the load generator waits for answers (``--idle``)."""
+
+    SPIN = "spin"  # a callback always ready, so the event loop never sleeps in its poll
+    SLEEP = "sleep"
 
 
 def _request(host: str, port: int, path: str, token: str) -> bytes:
@@ -62,7 +70,7 @@ async def run(
     requests: int,
     duration: float,
     concurrency: int,
-    idle: Literal["spin", "sleep"] = "spin",
+    idle: Idle = Idle.SPIN,
 ) -> dict[str, float]:
     parts = urlsplit(url)
     host, port, path = parts.hostname or "127.0.0.1", parts.port or 80, parts.path or "/"
@@ -92,7 +100,7 @@ async def run(
 
     started = time.perf_counter()
     connections = asyncio.gather(*(connection() for _ in range(concurrency)))
-    if idle == "spin":
+    if idle is Idle.SPIN:
         _keep_polling(asyncio.get_running_loop(), connections)
     await connections
     seconds = time.perf_counter() - started
@@ -120,7 +128,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--duration", type=float, default=20.0)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument(
-        "--idle", choices=("spin", "sleep"), default="spin", help="How to wait for answers."
+        "--idle", type=Idle, choices=list(Idle), default=Idle.SPIN, help="How to wait for answers."
     )
     args = parser.parse_args(argv)
     tokens = args.tokens.read_text().split()
