@@ -1,15 +1,19 @@
 """`canyu bench checkin` measures the same thing on a database it loaded earlier as on a fresh
 one: the check-in's read path, with no sighting due; with ``--sightings``, exactly the devices it
-is about to measure are due one. Its load generator stops at its bounds and counts every answer.
+is about to measure are due one. Every check-in it sends decides an offer. Its load generator
+stops at its bounds and counts every answer.
 """
 
 from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from browser import serving
+from fastapi.testclient import TestClient
+from packaging.version import Version
 from releases.fixtures import Shop
 from sqlalchemy import func, select, update
 
@@ -18,6 +22,8 @@ from canyu.devices import bench, loadgen
 from canyu.devices.cli import progress_bar
 from canyu.devices.edge import PATH as CHECKIN_PATH
 from canyu.devices.models import Device
+
+from .test_devices import bearer
 
 
 def test_a_reused_bench_database_has_no_sightings_due(shop: Shop, database: Database) -> None:
@@ -49,6 +55,35 @@ def test_sightings_mode_makes_exactly_the_measured_devices_due(
         due = s.scalar(select(func.count(Device.id)).where(Device.last_seen_at < hour_ago))
         not_due = s.scalar(select(func.count(Device.id)).where(Device.last_seen_at >= hour_ago))
     assert (due, not_due) == (600, 400)
+
+
+def test_the_bench_rollout_offers_a_newer_build_to_one_device_in_ten(
+    shop: Shop, database: Database, api: TestClient, tmp_path: Path
+) -> None:
+    """The measured check-ins decide real offers: the build rolled out is newer than the one the
+    bench devices run and report, also on a database that an earlier bench run left a build in."""
+    product = shop.product()
+    with progress_bar() as bar:
+        tokens = bench.load_devices(database, product.id, 1000, bar)
+    rolled_out = [
+        bench.start_rollout(
+            database,
+            product_id=product.id,
+            team=shop.team,
+            settings=shop.settings,
+            spool_dir=tmp_path / "spool",
+        )
+        for _ in range(2)
+    ]
+    assert Version(loadgen.REPORTED_VERSION) < Version(rolled_out[0]) < Version(rolled_out[1])
+    offered = []
+    for token in tokens[:500]:
+        answer = api.post(CHECKIN_PATH, content=loadgen.BODY, headers=bearer(token))
+        assert answer.status_code == 200
+        if answer.json()["offer"] is not None:
+            offered.append(answer.json()["offer"]["version"])
+    assert set(offered) == {rolled_out[1]}  # the first rollout was halted
+    assert 25 <= len(offered) <= 75  # 10 % of 500, give or take five standard deviations
 
 
 @pytest.mark.parametrize("idle", list(loadgen.Idle))

@@ -27,7 +27,7 @@ import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import httpx
 import typer
@@ -37,7 +37,11 @@ from starlette.types import Receive, Scope, Send
 from canyu import migrate
 from canyu.db import Database, utcnow
 from canyu.devices.edge import PATH as CHECKIN_PATH
-from canyu.devices.loadgen import Idle
+from canyu.devices.loadgen import REPORTED_VERSION, Idle
+
+if TYPE_CHECKING:
+    from canyu.accounts.models import User
+    from canyu.releases.settings import ReleaseSettings
 
 PRODUCT = "canyu-1s"
 COUNTRIES = ("CN", "IN", "ID", "ES", "US", "MY", "PH", "SG")
@@ -202,7 +206,7 @@ def load_devices(database: Database, product_id: int, count: int, progress: Any)
                 "country": COUNTRIES[i % len(COUNTRIES)],
                 "channel": CHANNELS[i % len(CHANNELS)],
                 "owner_id": None,
-                "current_version": "1.0.0",
+                "current_version": REPORTED_VERSION,
                 "registered_at": now,
                 "last_seen_at": now,
                 "revoked_at": None,
@@ -257,6 +261,56 @@ def mark_due(url: str, tokens: list[str]) -> None:
         database.dispose()
 
 
+def start_rollout(
+    database: Database,
+    *,
+    product_id: int,
+    team: User,
+    settings: ReleaseSettings,
+    spool_dir: Path,
+) -> str:
+    """Roll out a build newer than the one every bench device runs (REPORTED_VERSION) to 10 % of
+    every channel, its gate never advancing, after halting any rollout still live; return its
+    version. So every check-in decides an offer: its place in the cohort, then one device in ten
+    is offered the build."""
+    from packaging.version import Version
+
+    from canyu.releases import health, versions
+    from canyu.releases import service as releases
+
+    with database.session() as session:
+        latest = releases.latest_build(session, product_id=product_id, channel="stable")
+        newest = Version(REPORTED_VERSION)
+        if latest is not None:
+            newest = max(newest, Version(latest.version))
+        version = str(versions.next_version(newest))
+        build = releases.create_build(
+            session, actor=team, product_key=PRODUCT, channel="stable", version=version
+        )
+        releases.add_payload_bytes(
+            session,
+            actor=team,
+            build=build,
+            filename="update.zip",
+            content=b"x" * 4096,
+            declared_sha256=hashlib.sha256(b"x" * 4096).hexdigest(),
+            settings=settings,
+            spool_dir=spool_dir,
+        )
+        for live in releases.list_rollouts(session):
+            if live.status in ("active", "paused"):
+                releases.halt(session, actor=team, rollout_id=live.id)
+        releases.start_rollout(
+            session,
+            actor=team,
+            build_id=build.id,
+            stages=(10, 100),
+            channels=["stable", "beta", "developer"],
+            thresholds=health.Thresholds(min_successes=10**6),
+        )
+    return version
+
+
 def checkin(
     devices: Annotated[
         int, typer.Option(help="Registered devices.", min=1000, max=5_000_000)
@@ -291,13 +345,11 @@ def checkin(
 ) -> None:
     """Check-in throughput and p50/p99 latency (canyu.devices.edge fast path in front of the
     whole app), beside a bare ASGI floor and the same check-in through FastAPI's router."""
-    from packaging.version import Version
     from rich.console import Console
 
     from canyu.accounts import service as accounts
     from canyu.accounts.models import Role
     from canyu.devices.cli import progress_bar
-    from canyu.releases import health, versions
     from canyu.releases import service as releases
     from canyu.releases.settings import ReleaseSettings
     from canyu.releases.tuf_repo import init_keys
@@ -329,33 +381,9 @@ def checkin(
             product_id = product.id
         with progress_bar() as bar:
             sample = load_devices(database, product_id, devices, bar)
-        with database.session() as session:
-            latest = releases.latest_build(session, product_id=product_id, channel="stable")
-            version = str(versions.next_version(Version(latest.version) if latest else None))
-            build = releases.create_build(
-                session, actor=team, product_key=PRODUCT, channel="stable", version=version
-            )
-            releases.add_payload_bytes(
-                session,
-                actor=team,
-                build=build,
-                filename="update.zip",
-                content=b"x" * 4096,
-                declared_sha256=hashlib.sha256(b"x" * 4096).hexdigest(),
-                settings=settings,
-                spool_dir=work / "spool",
-            )
-            for live in releases.list_rollouts(session):
-                if live.status in ("active", "paused"):
-                    releases.halt(session, actor=team, rollout_id=live.id)
-            releases.start_rollout(
-                session,
-                actor=team,
-                build_id=build.id,
-                stages=(10, 100),
-                channels=["stable", "beta", "developer"],
-                thresholds=health.Thresholds(min_successes=10**6),
-            )
+        start_rollout(
+            database, product_id=product_id, team=team, settings=settings, spool_dir=work / "spool"
+        )
     finally:
         database.dispose()
     tokens = work / "tokens.txt"

@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-BODY = b'{"version":"1.0.0"}'
+REPORTED_VERSION = "1.0.0"  # the build every bench device runs (canyu.devices.bench)
+BODY = b'{"version":"%s"}' % REPORTED_VERSION.encode()
 
 
 class Idle(StrEnum):
