@@ -305,7 +305,7 @@ def start_rollout(
             actor=team,
             build_id=build.id,
             stages=(10, 100),
-            channels=["stable", "beta", "developer"],
+            channels=sorted(set(CHANNELS)),  # every channel the bench devices are on
             thresholds=health.Thresholds(min_successes=10**6),
         )
     return version
