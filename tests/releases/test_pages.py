@@ -16,6 +16,7 @@ from canyu.accounts.models import User
 from canyu.db import Database
 from canyu.i18n import LOCALE_DIR
 from canyu.releases import pages as release_pages
+from canyu.releases.models import Channel, RolloutStatus
 from canyu.web.templating import TEMPLATE_DIR
 
 from .fixtures import Shop, UserMaker
@@ -63,6 +64,11 @@ def test_pages_render_in_both_languages(
     assert rollout.status_code == 200
     assert rollout.text.count("<polyline") == 4
     assert 'aria-current="step"' in rollout.text
+    # The build's channel by the name the reader's language gives it, on every page showing it.
+    channel = {"en": "stable", "zh-CN": "稳定版"}[accept]
+    assert {"en": "Channel: ", "zh-CN": "渠道："}[accept] + channel in build.text
+    assert channel in calendar.text
+    assert channel in rollout.text
     if accept == "zh-CN":
         assert "健康趋势" in rollout.text
         assert "第 2 阶段" in rollout.text
@@ -157,6 +163,9 @@ def test_the_releases_catalogue_covers_its_strings() -> None:
     ):
         wanted.add(message[0] if isinstance(message, tuple) else message)
     wanted |= set(release_pages.DONE.values())
+    # Named by the templates from the records: a build's channel, a rollout's status.
+    wanted |= {channel.value for channel in Channel}
+    wanted |= {status.value.replace("_", " ") for status in RolloutStatus}
     assert len(wanted) > 50
     missing = sorted(m for m in wanted if m not in catalogues)
     assert not missing, f"untranslated: {missing}"
