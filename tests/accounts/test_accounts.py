@@ -12,12 +12,13 @@ from fastapi.testclient import TestClient
 from itsdangerous import URLSafeSerializer
 from sqlalchemy import func, select
 
-from canyu import deps
 from canyu.accounts import service as accounts
+from canyu.accounts.deps import SESSION_COOKIE
 from canyu.accounts.models import ApiToken, Role, User
 from canyu.app import create_app
 from canyu.config import Settings
 from canyu.db import Database
+from canyu.web.csrf import CSRF_COOKIE, CSRF_HEADER
 
 SIGNUP = "/api/v1/accounts/signup"
 TOKENS = "/api/v1/accounts/tokens"
@@ -368,14 +369,14 @@ def cookie_user(client: TestClient, make_user: UserFactory, database: Database) 
     user = make_user()
     with database.session() as s:
         raw = accounts.start_web_session(s, user=s.get(User, user.id) or user, days=1)
-    client.cookies.set(deps.SESSION_COOKIE, raw)
+    client.cookies.set(SESSION_COOKIE, raw)
     return user
 
 
 def csrf_pair(client: TestClient) -> str:
     app = client.app
     token = URLSafeSerializer(app.state.secret_key, salt="csrf").dumps("nonce")  # type: ignore[attr-defined]
-    client.cookies.set(deps.CSRF_COOKIE, token)
+    client.cookies.set(CSRF_COOKIE, token)
     return token
 
 
@@ -402,13 +403,13 @@ def test_a_mismatched_or_forged_csrf_token_is_refused(
     token = csrf_pair(client)
     other = URLSafeSerializer("not our key", salt="csrf").dumps("nonce")
     assert_error(
-        client.patch(ME, json={"display_name": "X"}, headers={deps.CSRF_HEADER: token + "x"}),
+        client.patch(ME, json={"display_name": "X"}, headers={CSRF_HEADER: token + "x"}),
         403,
         "forbidden",
     )
-    client.cookies.set(deps.CSRF_COOKIE, other)
+    client.cookies.set(CSRF_COOKIE, other)
     assert_error(
-        client.patch(ME, json={"display_name": "X"}, headers={deps.CSRF_HEADER: other}),
+        client.patch(ME, json={"display_name": "X"}, headers={CSRF_HEADER: other}),
         403,
         "forbidden",
     )
@@ -419,7 +420,7 @@ def test_a_cookie_authenticated_call_with_the_csrf_header_goes_through(
     client: TestClient, cookie_user: User
 ) -> None:
     token = csrf_pair(client)
-    response = client.patch(ME, json={"display_name": "Mine"}, headers={deps.CSRF_HEADER: token})
+    response = client.patch(ME, json={"display_name": "Mine"}, headers={CSRF_HEADER: token})
     assert response.status_code == 200, response.text
     assert client.get(ME).json()["display_name"] == "Mine"
 

@@ -16,15 +16,16 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from canyu.accounts import pages as accounts_pages
+from canyu.accounts.deps import SESSION_COOKIE
 from canyu.accounts.models import ApiToken, Role, User, WebSession
 from canyu.community import pages as community_pages
 from canyu.community import service
 from canyu.community.credits import FORMULA
 from canyu.community.models import Comment, Notification, Post, Status, Vote
 from canyu.db import Base, Database
-from canyu.deps import CSRF_COOKIE, SESSION_COOKIE
 from canyu.errors import Unavailable
 from canyu.i18n import LOCALE_DIR
+from canyu.web.csrf import CSRF_COOKIE
 from canyu.web.templating import LOCALE_COOKIE, TEMPLATE_DIR
 
 SRC = Path(community_pages.__file__).resolve().parents[1]

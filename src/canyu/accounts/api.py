@@ -5,10 +5,11 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request, status
 
 from canyu.accounts import service
+from canyu.accounts.deps import CurrentUser
 from canyu.accounts.schemas import MeOut, NewToken, ProfileUpdate, SignUp, TokenOut, TokenRequest
 from canyu.accounts.throttle import limit_signin, limit_signup
 from canyu.db import MAX_ID
-from canyu.deps import CurrentUser, DbSession
+from canyu.deps import DbSession
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 

@@ -13,14 +13,16 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from canyu.accounts import service
+from canyu.accounts.deps import SESSION_COOKIE, MaybeUser
 from canyu.accounts.models import User
 from canyu.accounts.schemas import SignUp
 from canyu.accounts.throttle import limit_signin, limit_signup
 from canyu.community import service as community
-from canyu.deps import SESSION_COOKIE, DbSession, MaybeUser, check_csrf
+from canyu.deps import DbSession
 from canyu.errors import CanyuError
 from canyu.i18n import LOCALES, Gettext, gettext_for
 from canyu.releases import service as releases
+from canyu.web.csrf import check_csrf
 from canyu.web.templating import LOCALE_COOKIE, is_secure, render, request_locale
 
 router = APIRouter(include_in_schema=False)

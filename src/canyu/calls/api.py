@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request, status
 from sqlalchemy.orm import Session
 
+from canyu.accounts.deps import TeamUser, optional_user
 from canyu.accounts.models import User
 from canyu.calls import scheduling as _scheduling  # noqa: F401  (registers the periodic jobs)
 from canyu.calls import service
@@ -33,7 +34,7 @@ from canyu.calls.schemas import (
 from canyu.calls.sender import CodeSender, load_sender
 from canyu.calls.settings import CallsSettings, get_calls_settings
 from canyu.db import MAX_ID
-from canyu.deps import DbSession, TeamUser, optional_user
+from canyu.deps import DbSession
 from canyu.errors import Forbidden, Unauthorized
 from canyu.releases.settings import ReleaseSettings, get_release_settings
 

@@ -9,14 +9,16 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
+from canyu.accounts.deps import MaybeUser
 from canyu.accounts.models import User
 from canyu.calls import service
 from canyu.calls.api import calls_settings, code_sender, limit_marks
 from canyu.calls.reputation import BLOCKING, Category
 from canyu.calls.settings import CallsSettings
-from canyu.deps import DbSession, MaybeUser, check_csrf
+from canyu.deps import DbSession
 from canyu.errors import CanyuError, InvalidInput
 from canyu.i18n import gettext_for
+from canyu.web.csrf import check_csrf
 from canyu.web.templating import render, request_locale
 
 router = APIRouter(include_in_schema=False)

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, status
 
+from canyu.accounts.deps import CurrentUser, TeamUser
 from canyu.accounts.schemas import UserOut
 from canyu.community import notices, service
 from canyu.community.credits import FORMULA
@@ -25,7 +26,7 @@ from canyu.community.schemas import (
 )
 from canyu.community.similar import MAX_K, MAX_QUERY, SimilarPosts
 from canyu.db import MAX_ID
-from canyu.deps import CurrentUser, DbSession, TeamUser
+from canyu.deps import DbSession
 from canyu.i18n import gettext_for
 
 router = APIRouter(prefix="/api/v1", tags=["feedback"])

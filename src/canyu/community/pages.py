@@ -12,14 +12,16 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from canyu.accounts.deps import MaybeUser
 from canyu.accounts.models import User
 from canyu.community import credits, notices, service, workflow
 from canyu.community.language import SUPPORTED as SUPPORTED_LANGUAGES
 from canyu.community.models import Kind, Post, Status
 from canyu.community.similar import MAX_QUERY, SimilarPost, SimilarPosts
-from canyu.deps import DbSession, MaybeUser, check_csrf
+from canyu.deps import DbSession
 from canyu.errors import CanyuError, Forbidden, InvalidInput
 from canyu.i18n import Gettext, gettext_for
+from canyu.web.csrf import check_csrf
 from canyu.web.templating import render, request_locale
 
 router = APIRouter(include_in_schema=False)

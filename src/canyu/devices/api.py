@@ -11,9 +11,10 @@ from fastapi import APIRouter, Depends, Path, Query, Request, status
 from fastapi.responses import Response
 from pydantic import ValidationError
 
+from canyu.accounts.deps import MaybeUser, TeamUser
 from canyu.config import Settings
 from canyu.db import MAX_ID
-from canyu.deps import DbSession, MaybeUser, TeamUser, get_database, get_settings
+from canyu.deps import DbSession, get_database, get_settings
 from canyu.devices import service
 from canyu.devices.models import Device
 from canyu.devices.push import topic

@@ -13,9 +13,10 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
+from canyu.accounts.deps import CurrentUser, TeamUser
 from canyu.accounts.models import User
 from canyu.db import MAX_ID
-from canyu.deps import CurrentUser, DbSession, TeamUser, get_database
+from canyu.deps import DbSession, get_database
 from canyu.errors import InvalidInput
 from canyu.i18n import gettext_for
 from canyu.releases import changelog as changelog_mod

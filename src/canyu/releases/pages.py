@@ -11,10 +11,11 @@ from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from canyu.accounts.deps import MaybeUser
 from canyu.accounts.models import User
 from canyu.community import service as community
 from canyu.db import MAX_ID
-from canyu.deps import DbSession, MaybeUser, check_csrf
+from canyu.deps import DbSession
 from canyu.errors import CanyuError, Forbidden
 from canyu.i18n import gettext_for
 from canyu.releases import changelog as changelog_mod
@@ -22,6 +23,7 @@ from canyu.releases import chart, service
 from canyu.releases.runtime import runtime_for
 from canyu.releases.scheduling import schedule_from
 from canyu.releases.train import WEEKDAYS, upcoming
+from canyu.web.csrf import check_csrf
 from canyu.web.templating import render, request_locale
 
 router = APIRouter(include_in_schema=False)

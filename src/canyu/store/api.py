@@ -12,8 +12,9 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from canyu.accounts.deps import CurrentUser, MaybeUser, TeamUser
 from canyu.db import MAX_ID
-from canyu.deps import CurrentUser, DbSession, MaybeUser, TeamUser
+from canyu.deps import DbSession
 from canyu.errors import CanyuError, NotFound
 from canyu.store import service
 from canyu.store.ledger import DrawPending, LedgerUnavailable, Reservation

@@ -13,9 +13,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from canyu.accounts.deps import MaybeUser
 from canyu.accounts.models import User
 from canyu.db import MAX_ID
-from canyu.deps import DbSession, MaybeUser, check_csrf
+from canyu.deps import DbSession
 from canyu.errors import CanyuError, Forbidden, InvalidInput
 from canyu.i18n import Gettext, display_country, gettext_for
 from canyu.store import service
@@ -23,6 +24,7 @@ from canyu.store.ledger import SaleTerms
 from canyu.store.models import FCode, Listing, Product
 from canyu.store.money import format_price
 from canyu.store.runtime import StoreRuntime, store_runtime
+from canyu.web.csrf import check_csrf
 from canyu.web.templating import is_secure, render, request_locale
 
 router = APIRouter(include_in_schema=False)

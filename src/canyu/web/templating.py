@@ -5,22 +5,30 @@ from __future__ import annotations
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from babel.dates import format_datetime
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from canyu.accounts.models import User
-from canyu.deps import CSRF_COOKIE, csrf_token
 from canyu.i18n import LOCALES, locale_from_accept_language, translations
+from canyu.web.csrf import CSRF_COOKIE, csrf_token
+
+
+class Viewer(Protocol):
+    """Whoever is signed in, as the pages need them (accounts' User is one); web is plumbing
+    beneath the domains, so it names no domain's model."""
+
+    @property
+    def locale(self) -> str: ...
+
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 LOCALE_COOKIE = "canyu_locale"
 
 
-def request_locale(request: Request, user: User | None) -> str:
+def request_locale(request: Request, user: Viewer | None) -> str:
     """A chosen language (cookie) first, then the friend's profile, then the browser's."""
     chosen = request.cookies.get(LOCALE_COOKIE)
     if chosen in LOCALES:
@@ -55,7 +63,7 @@ def render(
     template: str,
     context: dict[str, Any],
     *,
-    user: User | None,
+    user: Viewer | None,
     status_code: int = 200,
 ) -> HTMLResponse:
     locale = request_locale(request, user)
