@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from pydantic import ValidationError
 
@@ -27,8 +27,9 @@ PATH = "/api/v1/devices/checkin"
 MAX_BODY = 4096
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
+class Decision(NamedTuple):
+    """A tuple, not a dataclass: one is made per check-in, and a frozen dataclass costs more."""
+
     offer: Offer | None
     # The build the device runs now, and whether the check-in is written down (a sighting).
     current: str | None
