@@ -226,6 +226,7 @@ def _register_domains() -> None:
     from canyu.calls import cli as calls_cli
     from canyu.community.bench import dedup
     from canyu.devices import cli as devices_cli
+    from canyu.markets import cli as markets_cli
     from canyu.releases import cli as releases_cli
     from canyu.store import cli as store_cli
 
@@ -235,6 +236,7 @@ def _register_domains() -> None:
         ("device", devices_cli, "A device client that behaves like a phone; fleets."),
         ("calls", calls_cli, "Spam-number marks, packs, the SMS classifier."),
         ("store", store_cli, "Catalogue and flash sales."),
+        ("markets", markets_cli, "Country indicators, the market scorer, opened markets."),
     ):
         app.add_typer(domain.app, name=name, help=about)
         domain.register_benches(bench_app)

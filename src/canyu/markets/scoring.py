@@ -47,6 +47,7 @@ Data = Mapping[str, CountryData]
 HOME_MARKET = "CHN"  # ranked like any other, left out of back-test percentiles
 SIZE_LOG_MIN, SIZE_LOG_MAX = 5.0, 9.0  # log10 people
 TAKE_OFF_PEAK = math.sqrt(3) / 18  # max of s(1-s)(1-2s), at s = (3 - sqrt 3) / 6
+DEFAULT_SIZE_WEIGHT = 0.5
 FLOOR = 0.02  # the lowest a sub-score counts for in the product
 MAX_AGE = 6  # years: an older figure counts as missing
 CEILING_MIN = 75.0  # %: the plateau of saturated markets; an early series cannot show its own
@@ -71,7 +72,7 @@ class Weights:
     tipping: float = 1.0
     social: float = 1.0
     ecommerce: float = 1.0
-    size: float = 0.5  # share of the score given to market size, 0..1
+    size: float = DEFAULT_SIZE_WEIGHT  # share of the score given to market size, 0..1
 
     def __post_init__(self) -> None:
         for name in CRITERIA:
