@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from canyu import __version__, db, jobs
+from canyu import __version__, db, jobs, markets
 from canyu.accounts import api as accounts_api
 from canyu.accounts import pages as accounts_pages
 from canyu.calls import api as calls_api
@@ -162,6 +162,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         devices_pages,
     ):
         app.include_router(domain_pages.router)
+    markets.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # Flash-sale purchases skip FastAPI's routing on the hot path (see store/api.py).
     app.add_middleware(store_api.PurchaseFastLane)
