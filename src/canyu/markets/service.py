@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
+from canyu.db import utcnow
 from canyu.errors import Conflict, InvalidInput, NotFound
 from canyu.markets import backtest as bt
 from canyu.markets import scoring, sources
@@ -72,13 +73,21 @@ def import_observations(
             )
         )
     }
+    now = utcnow()
     updates = [
-        {"id": existing[key], "value": value, "source": source[:200]}
+        {"id": existing[key], "value": value, "source": source[:200], "imported_at": now}
         for key, value in latest.items()
         if key in existing
     ]
     inserts = [
-        {"iso3": k[0], "indicator": k[1], "year": k[2], "value": v, "source": source[:200]}
+        {
+            "iso3": k[0],
+            "indicator": k[1],
+            "year": k[2],
+            "value": v,
+            "source": source[:200],
+            "imported_at": now,
+        }
         for k, v in latest.items()
         if k not in existing
     ]
@@ -149,7 +158,9 @@ _LOCK = threading.Lock()
 
 def data(session: Session) -> dict[str, dict[str, dict[int, float]]]:
     """Every stored figure: country -> indicator -> year -> value."""
-    stamp = session.execute(select(func.count(Figure.id), func.max(Figure.id))).one()
+    stamp = session.execute(
+        select(func.count(Figure.id), func.max(Figure.id), func.max(Figure.imported_at))
+    ).one()
     key = ("data", tuple(stamp))
     with _LOCK:
         cached = _CACHE.get(key)
