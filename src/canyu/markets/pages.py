@@ -141,6 +141,8 @@ def _card(
             {
                 "code": code_,
                 "indicator": indicator,
+                "title": _(indicator.title),
+                "unit": _(indicator.unit),
                 "figure": figure,
                 "points": points,
                 "spark": plots.sparkline(
