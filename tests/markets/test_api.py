@@ -171,3 +171,28 @@ def test_the_page_form_checks_csrf(client: TestClient, people: dict[str, User]) 
         headers=HTML,
     )
     assert response.status_code == 403
+
+
+def test_the_chinese_catalogue_covers_the_markets_strings() -> None:
+    from babel.messages.extract import extract_from_dir, extract_from_file
+
+    from canyu.i18n import gettext_for
+    from canyu.markets.indicators import INDICATORS
+    from canyu.web.templating import TEMPLATE_DIR
+
+    keywords = {"_": None, "gettext": None}
+    wanted: set[str] = set()
+    for _name, _line, message, _c, _ctx in extract_from_dir(
+        str(TEMPLATE_DIR / "markets"),
+        method_map=[("**.html", "jinja2.ext:babel_extract")],
+        options_map={"**.html": {"extensions": "jinja2.ext.i18n", "trim_blocks": "True"}},
+        keywords=keywords,
+    ):
+        wanted.add(message if isinstance(message, str) else message[0])
+    pages = TEMPLATE_DIR.parent.parent / "markets" / "pages.py"
+    for _line, message, _c, _ctx in extract_from_file("python", str(pages), keywords=keywords):
+        wanted.add(message if isinstance(message, str) else message[0])
+    wanted |= {i.title for i in INDICATORS.values()} | {i.unit for i in INDICATORS.values()}
+    assert len(wanted) > 60
+    zh = gettext_for("zh")
+    assert not sorted(m for m in wanted if zh(m) == m)

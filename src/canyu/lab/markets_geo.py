@@ -56,16 +56,25 @@ def _ring(indexes: list[int], arcs: list[list[tuple[float, float]]]) -> list[tup
 def _path(rings: list[list[tuple[float, float]]]) -> str:
     parts = []
     for ring in rings:
-        projected = [_project(lon, lat) for lon, lat in ring]
-        coords: list[str] = []
-        last = ""
-        for x, y in projected:
-            point = f"{x:.1f} {y:.1f}"
-            if point != last:
-                coords.append(point)
-                last = point
-        if len(coords) >= 3:
-            parts.append("M" + "L".join(coords) + "Z")
+        # A ring crossing the antimeridian (Russia, Fiji) is cut there into pieces, each closed
+        # along the map's edge, rather than drawn as a line across the whole map.
+        pieces: list[list[tuple[float, float]]] = [[]]
+        previous: float | None = None
+        for lon, lat in ring:
+            if previous is not None and abs(lon - previous) > 180:
+                pieces.append([])
+            pieces[-1].append(_project(lon, lat))
+            previous = lon
+        for piece in pieces:
+            coords: list[str] = []
+            last = ""
+            for x, y in piece:
+                point = f"{x:.1f} {y:.1f}"
+                if point != last:
+                    coords.append(point)
+                    last = point
+            if len(coords) >= 3:
+                parts.append("M" + "L".join(coords) + "Z")
     return "".join(parts)
 
 
