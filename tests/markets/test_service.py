@@ -83,11 +83,15 @@ def test_backtest_ranks_each_market_the_year_before_its_entry(
     load_world()
     with database.session() as session:
         result = service.backtest(session, labels=service.plans(session)["plan"], asof=2016)
-    by = {c["iso3"]: c for c in result["countries"]}  # type: ignore[union-attr]
+    countries = result["countries"]
+    assert isinstance(countries, list)
+    by = {c["iso3"]: c for c in countries}
     assert by["IND"]["asof"] == 2013
     assert by["BRA"]["asof"] == 2014
     assert by["IDN"]["asof"] == 2016
-    assert result["baseline"]["name"] == "population"  # type: ignore[index]
+    baseline = result["baseline"]
+    assert isinstance(baseline, dict)
+    assert baseline["name"] == "population"
 
 
 def test_opened_markets_gate_other_domains(database: Database) -> None:
