@@ -312,6 +312,20 @@ def rank(
         # tipping
         fit = fits[iso3]
         level = figs[SMARTPHONE].value or 0.0
+        phone, net = figs[SMARTPHONE], figs[INTERNET]
+        then = ind.get(INTERNET, {}).get(phone.year) if phone.year is not None else None
+        if phone.imputed is None and net.year and phone.year and net.year > phone.year and then:
+            # A survey older than the latest internet figure: carried forward by the growth
+            # of internet use since (a stale share would pin the country where it was).
+            level = min(100.0, level * (net.value or 0.0) / then)
+            figs[SMARTPHONE] = Figure(
+                value=level,
+                year=net.year,
+                percentile=phone.percentile,
+                imputed=f"surveyed {phone.value:.0f} % in {phone.year}, carried forward by "
+                f"internet use ({then:.0f} % then, {net.value:.0f} % in {net.year})",
+            )
+            notes.append(SMARTPHONE)
         if fit is not None:
             ceiling, speed, midpoint = fit
         else:
