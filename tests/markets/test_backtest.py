@@ -103,3 +103,35 @@ def test_the_cli_prints_the_figure_with_the_baseline_beside(
     assert set(first) >= {"iso3", "score", "rank", "criteria", "imputed"}
     assert set(first["criteria"]) == {"tipping", "social", "ecommerce", "size"}
     assert "CHN" in {c["iso3"] for c in body["countries"]}
+
+
+def test_the_cli_fails_clearly_on_bad_input(tmp_path: Path) -> None:
+    from canyu.cli import app
+
+    url = f"sqlite:///{tmp_path / 'markets.db'}"
+    runner = CliRunner()
+    missing = runner.invoke(
+        app, ["markets", "import", str(tmp_path / "nope"), "--database-url", url]
+    )
+    assert missing.exit_code == 2
+    assert "no such directory" in missing.output
+    labels = tmp_path / "labels.csv"
+    labels.write_text("country\nIndia\n", encoding="utf-8")
+    bad = runner.invoke(
+        app,
+        ["markets", "backtest", "--labels", str(labels), "--asof", "2014", "--database-url", url],
+    )
+    assert bad.exit_code == 2
+    assert "iso3" in bad.output
+    empty = runner.invoke(app, ["markets", "rank", "--asof", "2014", "--database-url", url])
+    assert empty.exit_code == 2
+    assert "canyu markets import" in empty.output
+    opened = runner.invoke(
+        app, ["markets", "open", "IN", "--date", "2014-07-15", "--database-url", url]
+    )
+    assert opened.exit_code == 0, opened.output
+    again = runner.invoke(app, ["markets", "open", "IND", "--database-url", url])
+    assert again.exit_code == 2
+    assert "already" in again.output
+    listed = runner.invoke(app, ["markets", "openings", "--json", "--database-url", url])
+    assert json.loads(listed.stdout)["opened"][0]["iso3"] == "IND"

@@ -154,6 +154,7 @@ def import_dir(
 
 _CACHE: dict[object, object] = {}
 _LOCK = threading.Lock()
+MAX_CACHED = 64  # rankings kept (each ~1 MB)
 
 
 def data(session: Session) -> dict[str, dict[str, dict[int, float]]]:
@@ -191,6 +192,9 @@ def ranking(
         return cached  # type: ignore[return-value]
     result = scoring.rank(figures, asof=asof, weights=weights, countries=world().countries)
     with _LOCK:
+        if len(_CACHE) > MAX_CACHED:  # weights come from requests: keep the cache bounded
+            for old in [k for k in _CACHE if isinstance(k, tuple) and k[0] == "rank"]:
+                del _CACHE[old]
         _CACHE[key] = result
     return result
 
