@@ -178,6 +178,7 @@ def test_the_chinese_catalogue_covers_the_markets_strings() -> None:
 
     from canyu.i18n import gettext_for
     from canyu.markets.indicators import INDICATORS
+    from canyu.markets.scoring import TEMPLATES
     from canyu.web.templating import TEMPLATE_DIR
 
     keywords = {"_": None, "gettext": None}
@@ -193,6 +194,7 @@ def test_the_chinese_catalogue_covers_the_markets_strings() -> None:
     for _line, message, _c, _ctx in extract_from_file("python", str(pages), keywords=keywords):
         wanted.add(message if isinstance(message, str) else message[0])
     wanted |= {i.title for i in INDICATORS.values()} | {i.unit for i in INDICATORS.values()}
+    wanted |= set(TEMPLATES)
     assert len(wanted) > 60
     zh = gettext_for("zh")
     assert not sorted(m for m in wanted if zh(m) == m)

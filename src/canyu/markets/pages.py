@@ -137,10 +137,14 @@ def _card(
     for code_, indicator in INDICATORS.items():
         points = [(y, v) for y, v in sorted(history.get(code_, {}).items()) if y >= first]
         figure = score.figures.get(code_)
+        how = None
+        if figure is not None and figure.template is not None:
+            how = _(figure.template) % dict(figure.args or {})
         series.append(
             {
                 "code": code_,
                 "indicator": indicator,
+                "how": how,
                 "title": _(indicator.title),
                 "unit": _(indicator.unit),
                 "figure": figure,

@@ -91,7 +91,39 @@ class Figure:
     value: float | None
     year: int | None
     percentile: float | None = None  # among countries with this indicator that year
-    imputed: str | None = None  # how, when imputed
+    imputed: str | None = None  # how, when imputed (English)
+    template: str | None = None  # the same as a message template (pages translate it) ...
+    args: Mapping[str, object] | None = None  # ... and its arguments
+
+
+# How a figure was imputed: message templates (translated on the pages) and their arguments.
+FROM_MOBILE = "half the mobile subscriptions per 100 (no internet-use figure)"
+PHONES_FROM_INTERNET = (
+    "internet use × %(ratio).2f (the median smartphone/internet ratio where surveyed)"
+)
+SOCIAL_FROM_INTERNET = (
+    "internet use × %(ratio).2f (the median social-network/internet ratio where surveyed)"
+)
+CARRIED = (
+    "surveyed %(share).0f %% in %(then)s, carried forward by internet use "
+    "(%(net_then).0f %% then, %(net_now).0f %% in %(now)s)"
+)
+FROM_OTHERS = "mean of its other e-commerce figures"
+FROM_GDP = "its GDP-per-capita percentile"
+FROM_NOTHING = "the median (no related figure)"
+TEMPLATES = (
+    FROM_MOBILE,
+    PHONES_FROM_INTERNET,
+    SOCIAL_FROM_INTERNET,
+    CARRIED,
+    FROM_OTHERS,
+    FROM_GDP,
+    FROM_NOTHING,
+)
+
+
+def _how(template: str, **args: object) -> dict[str, object]:
+    return {"imputed": template % args, "template": template, "args": args}
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,20 +324,20 @@ def rank(
             figs[INTERNET] = Figure(
                 value=min(100.0, (mobile.value or 0.0) / 2),
                 year=mobile.year,
-                imputed="half the mobile subscriptions per 100 (no internet-use figure)",
+                **_how(FROM_MOBILE),  # type: ignore[arg-type]
             )
             notes.append(INTERNET)
         internet = figs[INTERNET].value or 0.0
         for code, ratio, what in (
-            (SMARTPHONE, ranking.smartphone_ratio, "smartphone"),
-            (SOCIAL, ranking.social_ratio, "social-network"),
+            (SMARTPHONE, ranking.smartphone_ratio, PHONES_FROM_INTERNET),
+            (SOCIAL, ranking.social_ratio, SOCIAL_FROM_INTERNET),
         ):
             if code not in figs:
                 r = ratio if ratio is not None else 0.5
                 figs[code] = Figure(
                     value=min(100.0, internet * r),
                     year=figs[INTERNET].year,
-                    imputed=f"internet use x {r:.2f} (median {what}/internet ratio where surveyed)",
+                    **_how(what, ratio=r),  # type: ignore[arg-type]
                 )
                 notes.append(code)
 
@@ -322,8 +354,14 @@ def rank(
                 value=level,
                 year=net.year,
                 percentile=phone.percentile,
-                imputed=f"surveyed {phone.value:.0f} % in {phone.year}, carried forward by "
-                f"internet use ({then:.0f} % then, {net.value:.0f} % in {net.year})",
+                **_how(  # type: ignore[arg-type]
+                    CARRIED,
+                    share=phone.value,
+                    then=phone.year,
+                    net_then=then,
+                    net_now=net.value,
+                    now=net.year,
+                ),
             )
             notes.append(SMARTPHONE)
         if fit is not None:
@@ -356,12 +394,12 @@ def rank(
             if code in figs:
                 continue
             if present_values:
-                fill, how = statistics.fmean(present_values), "mean of its other e-commerce figures"
+                fill, how = statistics.fmean(present_values), FROM_OTHERS
             elif GDP_PC in figs and figs[GDP_PC].percentile is not None:
-                fill, how = figs[GDP_PC].percentile or 0.0, "its GDP-per-capita percentile"
+                fill, how = figs[GDP_PC].percentile or 0.0, FROM_GDP
             else:
-                fill, how = 0.5, "the median (no related figure)"
-            figs[code] = Figure(value=None, year=None, percentile=fill, imputed=how)
+                fill, how = 0.5, FROM_NOTHING
+            figs[code] = Figure(value=None, year=None, percentile=fill, **_how(how))  # type: ignore[arg-type]
             notes.append(code)
         ecommerce = statistics.fmean(figs[c].percentile or 0.0 for c in ECOMMERCE)
         population = figs[POPULATION].value or 0.0
