@@ -56,3 +56,19 @@ def test_indicator_codes_come_from_either_file_naming() -> None:
     assert sources.indicator_from_name("wdi_it.cel.sets.p2.csv") == "IT.CEL.SETS.P2"
     assert sources.indicator_from_name("IT.NET.BBND.P2.csv") == "IT.NET.BBND.P2"
     assert sources.indicator_from_name("population.csv") is None
+
+
+def test_the_wdi_bulk_file_keeps_only_the_indicators_the_scorer_reads(tmp_path: Path) -> None:
+    bulk = tmp_path / "WDIData.csv"
+    bulk.write_text(
+        "\ufeffCountry Name,Country Code,Indicator Name,Indicator Code,2012,2013,\n"
+        "India,IND,Internet users,IT.NET.USER.ZS,12.6,15.1,\n"
+        "India,IND,Something else,AG.LND.ARBL.ZS,52.6,52.6,\n"
+        "World,WLD,Internet users,IT.NET.USER.ZS,35.0,,\n",
+        encoding="utf-8",
+    )
+    assert list(sources.read_file(bulk)) == [
+        Observation("IND", "IT.NET.USER.ZS", 2012, 12.6),
+        Observation("IND", "IT.NET.USER.ZS", 2013, 15.1),
+        Observation("WLD", "IT.NET.USER.ZS", 2012, 35.0),  # the import leaves aggregates out
+    ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -113,6 +113,12 @@ def import_plan(session: Session, name: str, labels: list[bt.Label]) -> int:
     return len(labels)
 
 
+def _noting(rows: Iterable[sources.Observation], seen: set[str]) -> Iterator[sources.Observation]:
+    for row in rows:
+        seen.add(row.indicator)
+        yield row
+
+
 def import_dir(
     session: Session, directory: Path, *, progress: Callable[[str], None] | None = None
 ) -> ImportReport:
@@ -127,26 +133,23 @@ def import_dir(
     for path in files:
         if progress:
             progress(path.name)
-        text = path.read_text(encoding="utf-8-sig", errors="replace")
+        seen: set[str] = set()
         try:
-            observations = list(sources.read_text(path.name, text))
+            # Streamed: the WDI bulk file is hundreds of megabytes. An unknown header raises
+            # before the first row, so nothing of the file is written.
+            stored = import_observations(
+                session, _noting(sources.read_file(path), seen), source=path.name
+            )
         except sources.UnknownLayout as exc:
             try:
-                labels = bt.read_labels(text)
+                labels = bt.read_labels(path.read_text(encoding="utf-8-sig", errors="replace"))
             except ValueError:
                 report.skipped.append({"file": path.name, "reason": str(exc)})
                 continue
             report.plans[path.stem] = import_plan(session, path.stem, labels)
             continue
-        stored = import_observations(session, observations, source=path.name)
         report.figures += stored
-        report.files.append(
-            {
-                "file": path.name,
-                "figures": stored,
-                "indicators": sorted({o.indicator for o in observations}),
-            }
-        )
+        report.files.append({"file": path.name, "figures": stored, "indicators": sorted(seen)})
     return report
 
 

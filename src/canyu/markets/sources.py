@@ -24,6 +24,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 from canyu.markets.indicators import INDICATORS
 
@@ -106,21 +107,31 @@ def indicator_from_name(name: str) -> str | None:
     return None
 
 
-def _rows(text: str) -> tuple[list[str], csv.DictReader[str]]:
-    """The header and rows, skipping the World Bank downloads' preamble (up to four lines)."""
-    lines = text.lstrip("\ufeff").splitlines()
-    start = 0
-    for index, line in enumerate(lines[:6]):
+def _rows(handle: TextIO) -> tuple[list[str], csv.DictReader[str]]:
+    """The header and rows, skipping the World Bank downloads' preamble (up to four lines);
+    rows are read lazily (the WDI bulk file is hundreds of megabytes)."""
+    start = handle.tell()
+    skip = 0
+    for index in range(6):
+        line = handle.readline().lstrip("\ufeff")
         if line.startswith(('"Country Name"', "Country Name")):
-            start = index
+            skip = index
             break
-    reader = csv.DictReader(io.StringIO("\n".join(lines[start:])))
-    return [f.strip() for f in reader.fieldnames or []], reader
+    handle.seek(start)
+    for _ in range(skip):
+        handle.readline()
+    reader = csv.DictReader(handle)
+    return [f.strip().lstrip("\ufeff") for f in reader.fieldnames or []], reader
 
 
 def read_text(name: str, text: str) -> Iterator[Observation]:
     """Observations in one file's text; ``name`` is the file name (it may carry the indicator)."""
-    header, reader = _rows(text)
+    yield from read_handle(name, io.StringIO(text.lstrip("\ufeff")))
+
+
+def read_handle(name: str, handle: TextIO) -> Iterator[Observation]:
+    """Observations in an open file, read lazily (UnknownLayout comes before any row)."""
+    header, reader = _rows(handle)
     lowered = [h.lower() for h in header]
     if lowered[:4] == ["country name", "country code", "year", "value"]:
         indicator = indicator_from_name(name)
@@ -193,4 +204,5 @@ def _pew(reader: Iterable[dict[str, str]], header: list[str]) -> Iterator[Observ
 
 
 def read_file(path: Path) -> Iterator[Observation]:
-    yield from read_text(path.name, path.read_text(encoding="utf-8-sig", errors="replace"))
+    with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
+        yield from read_handle(path.name, handle)
