@@ -198,3 +198,19 @@ def test_the_chinese_catalogue_covers_the_markets_strings() -> None:
     assert len(wanted) > 60
     zh = gettext_for("zh")
     assert not sorted(m for m in wanted if zh(m) == m)
+
+
+def test_the_page_takes_the_strategists_weights(
+    client: TestClient, load_world: Loader, people: dict[str, User]
+) -> None:
+    load_world()
+    sign_in(client, people["team"])
+    page = client.get("/markets?asof=2014&size=0.2&tipping=3", headers=HTML)
+    assert page.status_code == 200
+    assert 'name="size" type="number" min="0" max="1" step="0.05" value="0.2"' in page.text
+    assert 'name="tipping" type="number" min="0" max="10" step="0.5" value="3"' in page.text
+    assert "size=0.2&amp;tipping=3" in page.text  # links to the cards keep the weights
+    zero = client.get("/markets?asof=2014&tipping=0&social=0&ecommerce=0", headers=HTML)
+    assert zero.status_code == 422
+    assert "positive weight" in zero.text
+    assert client.get("/markets?asof=2014&size=7", headers=HTML).status_code == 422

@@ -8,7 +8,7 @@ from datetime import date
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Path, Query, Request
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from canyu.accounts.deps import MaybeUser
@@ -51,8 +51,36 @@ def _years(session: DbSession) -> list[int]:
     return list(range(max(2000, min(years) + 1), max(years) + 2))
 
 
-def _query(asof: int, size: float, **extra: str) -> str:
-    return urlencode({"asof": asof, "size": f"{size:g}", **extra})
+CriterionQuery = Annotated[float, Query(ge=0.0, le=10.0)]
+
+
+def page_weights(
+    size: SizeQuery = None,
+    tipping: CriterionQuery = 1.0,
+    social: CriterionQuery = 1.0,
+    ecommerce: CriterionQuery = 1.0,
+) -> scoring.Weights:
+    try:
+        return scoring.Weights(
+            tipping, social, ecommerce, scoring.DEFAULT_SIZE_WEIGHT if size is None else size
+        )
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+
+
+PageWeights = Annotated[scoring.Weights, Depends(page_weights)]
+
+
+def _query(asof: int, weights: scoring.Weights) -> str:
+    return urlencode(
+        {
+            "asof": asof,
+            "size": f"{weights.size:g}",
+            "tipping": f"{weights.tipping:g}",
+            "social": f"{weights.social:g}",
+            "ecommerce": f"{weights.ecommerce:g}",
+        }
+    )
 
 
 @router.get("/markets")
@@ -60,8 +88,8 @@ def markets(
     request: Request,
     session: DbSession,
     user: MaybeUser,
+    weights: PageWeights,
     asof: AsOfQuery = None,
-    size: SizeQuery = None,
     show: Annotated[str | None, Query(max_length=8)] = None,
 ) -> Response:
     if user is None:
@@ -70,8 +98,6 @@ def markets(
     locale = request_locale(request, user)
     years = _years(session)
     year = asof or (DEFAULT_ASOF if DEFAULT_ASOF in years else years[-1])
-    weight = scoring.DEFAULT_SIZE_WEIGHT if size is None else size
-    weights = scoring.Weights(size=weight)
     ranking = service.ranking(session, asof=year, weights=weights)
     geo = world().countries
     names = {iso3: c.name(locale) for iso3, c in geo.items()}
@@ -82,14 +108,14 @@ def markets(
     for plan, labels in sorted(service.plans(session).items()):
         result = service.backtest(session, labels=labels, asof=year, weights=weights)
         tests.append({"plan": plan, **result})
-    query = _query(year, weight)
+    query = _query(year, weights)
     return render(
         request,
         "markets/index.html",
         {
             "nav": "markets",
             "asof": year,
-            "size": weight,
+            "weights": weights,
             "years": years,
             "ranking": ranking,
             "shown": shown,
@@ -120,7 +146,7 @@ def _card(
     *,
     code: str,
     asof: int,
-    size: float,
+    weights: scoring.Weights,
     error: str | None = None,
     done: str | None = None,
     status_code: int = 200,
@@ -128,7 +154,6 @@ def _card(
     locale = request_locale(request, user)
     _ = gettext_for(locale)
     found = service.country(code)
-    weights = scoring.Weights(size=size)
     score = service.country_score(session, iso3=found.iso3, asof=asof, weights=weights)
     history = service.history(session, iso3=found.iso3, asof=asof)
     first = min((min(s) for s in history.values() if s), default=asof - 15)
@@ -181,13 +206,12 @@ def _card(
             "score": score,
             "total": len(service.ranking(session, asof=asof, weights=weights).countries),
             "asof": asof,
-            "size": size,
             "series": series,
             "curve": curve,
             "plot": plot,
             "opening": opening,
             "is_home": found.iso3 == scoring.HOME_MARKET,
-            "query": _query(asof, size),
+            "query": _query(asof, weights),
             "error": error,
             "done": done,
             "today": date.today().isoformat(),
@@ -203,8 +227,8 @@ def country_card(
     session: DbSession,
     user: MaybeUser,
     code: CodePath,
+    weights: PageWeights,
     asof: AsOfQuery = None,
-    size: SizeQuery = None,
     done: Annotated[str | None, Query(max_length=16)] = None,
 ) -> Response:
     if user is None:
@@ -216,7 +240,7 @@ def country_card(
         user,
         code=code,
         asof=asof or DEFAULT_ASOF,
-        size=scoring.DEFAULT_SIZE_WEIGHT if size is None else size,
+        weights=weights,
         done=done,
     )
 
@@ -257,7 +281,7 @@ def open_market(
             user,
             code=code,
             asof=year,
-            size=scoring.DEFAULT_SIZE_WEIGHT,
+            weights=scoring.Weights(),
             error=_(exc.message),
             status_code=exc.status_code,
         )
