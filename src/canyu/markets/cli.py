@@ -176,6 +176,9 @@ def backtest(
         int | None, typer.Option("--asof", help="As-of year for rows without a date.")
     ] = None,
     size: SizeWeight = 0.5,
+    tipping: CriterionWeight = 1.0,
+    social: CriterionWeight = 1.0,
+    ecommerce: CriterionWeight = 1.0,
     database_url: DatabaseUrl = None,
     as_json: JsonFlag = False,
 ) -> None:
@@ -193,13 +196,15 @@ def backtest(
         parsed = bt.read_labels(labels.read_text(encoding="utf-8-sig"))
     except ValueError as exc:
         raise _fail(f"{labels}: {exc}") from None
+    try:
+        weights = scoring.Weights(tipping, social, ecommerce, size)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
     database = _database(database_url)
     assert isinstance(database, Database)
     try:
         with database.session() as session:
-            result = service.backtest(
-                session, labels=parsed, asof=asof, weights=scoring.Weights(size=size)
-            )
+            result = service.backtest(session, labels=parsed, asof=asof, weights=weights)
     except CanyuError as exc:
         raise _fail(exc.message) from None
     finally:
