@@ -214,3 +214,14 @@ def test_the_page_takes_the_strategists_weights(
     assert zero.status_code == 422
     assert "positive weight" in zero.text
     assert client.get("/markets?asof=2014&size=7", headers=HTML).status_code == 422
+
+
+def test_the_page_before_any_import_says_what_to_run(
+    client: TestClient, people: dict[str, User]
+) -> None:
+    sign_in(client, people["team"])
+    page = client.get("/markets", headers=HTML)
+    assert page.status_code == 200
+    assert "canyu markets import DIR" in page.text
+    card = client.get("/markets/countries/IND", headers=HTML)
+    assert card.status_code == 404

@@ -373,7 +373,7 @@ def rank(
             ) / speed
             notes.append("scurve")
         ceiling = max(ceiling, level)
-        gain = take_off(level, ceiling)
+        position = take_off(level, ceiling)
         curves[iso3] = SCurve(
             ceiling=ceiling,
             speed=speed,
@@ -382,7 +382,7 @@ def rank(
             points=tuple(sorted(ind.get(INTERNET, {}).items())),
             level=level,
             level_imputed=figs[SMARTPHONE].imputed is not None,
-            take_off=gain,
+            take_off=position,
         )
         # social: on the shares' own 0-100 scale
         social = ((figs[SOCIAL].value or 0.0) + internet) / 2
@@ -404,7 +404,7 @@ def rank(
         ecommerce = statistics.fmean(figs[c].percentile or 0.0 for c in ECOMMERCE)
         population = figs[POPULATION].value or 0.0
         raw[iso3] = {
-            "tipping": gain,
+            "tipping": position,
             "social": social,
             "ecommerce": ecommerce,
             "size": math.log10(max(population, 1.0)),
