@@ -24,6 +24,7 @@ from canyu.devices import install as devices
 from canyu.errors import CanyuError, InternalError, Unavailable, error_body, error_headers
 from canyu.logs import RequestLogMiddleware
 from canyu.mail import Mailer, send_on_commit
+from canyu.markets import install as markets
 from canyu.portal import install as portal
 from canyu.ratelimit import RateLimiter
 from canyu.releases import install as releases
@@ -131,7 +132,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         return {"status": "ok", "version": __version__}
 
     # The composition root: each domain adds its routes, runtime state and jobs, lowest first.
-    for domain in (accounts, community, devices, releases, calls, store, portal):
+    for domain in (accounts, community, markets, devices, releases, calls, store, portal):
         domain.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(RequestLogMiddleware)
