@@ -177,7 +177,9 @@ def demo(
 def _register_domains() -> None:
     from canyu.calls import cli as calls_cli
     from canyu.client import cli as device_cli
+    from canyu.greetings import cli as greetings_cli
     from canyu.lab import cli as lab_cli
+    from canyu.lab import greetings_bench
     from canyu.releases import cli as releases_cli
     from canyu.store import cli as store_cli
 
@@ -189,7 +191,9 @@ def _register_domains() -> None:
         ("store", store_cli.app, "Catalogue and flash sales."),
     ):
         app.add_typer(commands, name=name, help=about)
+    app.add_typer(greetings_cli.app, name="greetings", help="Festivals, greetings, their packs.")
     lab_cli.register(bench_app, device_cli.app)
+    greetings_bench.register(bench_app)
 
 
 _register_domains()
