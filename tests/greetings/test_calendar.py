@@ -89,7 +89,8 @@ def test_lunar_festivals_match_the_published_tables_1901_2100() -> None:
             twelfth[days] += 1
     assert set(wrong) == KNOWN
     # Both lengths of the twelfth month were exercised, many times.
-    assert twelfth[29] > 40 and twelfth[30] > 40
+    assert twelfth[29] > 40
+    assert twelfth[30] > 40
 
 
 @pytest.mark.parametrize(
@@ -123,7 +124,8 @@ def test_new_years_eve_is_the_29th_or_the_30th() -> None:
 
 def test_china_2027_in_the_issue_shape() -> None:
     data = calendar.calendar_json("cn", 2027)
-    assert data["country"] == "CN" and data["year"] == 2027
+    assert data["country"] == "CN"
+    assert data["year"] == 2027
     festivals = data["festivals"]
     assert isinstance(festivals, list)
     spring = next(f for f in festivals if f["key"] == "spring_festival")
@@ -163,7 +165,8 @@ def test_other_countries(country: str, year: int, key: str, expected: date) -> N
 
 def test_chinese_lunar_observances_only_where_kept() -> None:
     us = {f.key for f in calendar.festivals("US", 2027)}
-    assert "qixi" not in us and "laba" not in us
+    assert "qixi" not in us
+    assert "laba" not in us
 
 
 def test_every_country_has_festivals() -> None:

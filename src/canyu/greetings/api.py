@@ -74,7 +74,9 @@ def list_greetings(
 @router.post("", response_model=GreetingOut, status_code=status.HTTP_201_CREATED)
 def write(request: Request, body: GreetingIn, user: CurrentUser, session: DbSession) -> object:
     """Write a greeting for a festival in a language; it waits in the team's queue."""
-    request.app.state.limiter.hit(service.WRITE_RATE, "greetings-write", str(user.id), what="greeting")
+    request.app.state.limiter.hit(
+        service.WRITE_RATE, "greetings-write", str(user.id), what="greeting"
+    )
     greeting = service.write_greeting(
         session, author=user, festival=body.festival, language=body.language, text=body.text
     )

@@ -104,7 +104,10 @@ _CANONICAL: list[tuple[re.Pattern[str], str]] = [
         (r"^easter( sunday)?$", "easter"),
         (r"good friday", "good_friday"),
         (r"eid al-fitr|eid ul-fitr|eid-ul-fitr|hari raya puasa|idul fitri|korite", "eid_al_fitr"),
-        (r"eid al-adha|eid ul-adha|eid-ul-adha|hari raya haji|idul adha|bakri|tabaski", "eid_al_adha"),
+        (
+            r"eid al-adha|eid ul-adha|eid-ul-adha|hari raya haji|idul adha|bakri|tabaski",
+            "eid_al_adha",
+        ),
         (r"islamic new year|hijri new year|hijri year|muharram", "islamic_new_year"),
         (r"prophet'?s birthday|mawlid|milad un-nabi|maulidur", "mawlid"),
         (r"diwali|deepavali", "diwali"),
@@ -353,9 +356,7 @@ def _festivals(country: str, year: int) -> tuple[Festival, ...]:
     # Idul Fitri on its government's date, not Umm al-Qura's).
     near = [(f.key, f.date) for f in public]
     extra = [
-        f
-        for f in extra
-        if not any(k == f.key and abs((d - f.date).days) <= 30 for k, d in near)
+        f for f in extra if not any(k == f.key and abs((d - f.date).days) <= 30 for k, d in near)
     ]
     return tuple(_merge([*public, *extra]))
 

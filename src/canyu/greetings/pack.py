@@ -105,9 +105,7 @@ class GreetingPack:
             _string(body, greeting.text)
             _string(body, greeting.author)
         head = _HEAD.pack(MAGIC, FORMAT, self.country.encode(), len(language)) + language
-        tail = _TAIL.pack(
-            self.version, self.created, (self.first_day - EPOCH).days, self.days
-        )
+        tail = _TAIL.pack(self.version, self.created, (self.first_day - EPOCH).days, self.days)
         return head + tail + zlib.compress(bytes(body), 9)
 
 

@@ -435,7 +435,9 @@ def build_pack(
         )
     )
     session.flush()
-    return BuiltPack(code, lang, version, len(pack.greetings), len(data), sha, publisher is not None)
+    return BuiltPack(
+        code, lang, version, len(pack.greetings), len(data), sha, publisher is not None
+    )
 
 
 def build_packs(
