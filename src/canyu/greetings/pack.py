@@ -165,8 +165,11 @@ def fill(text: str, name: str | None) -> str:
         return text
     if name:
         return text.replace(NAME_PLACEHOLDER, name.strip())
-    for joint in (", ", "，", " ", ""):
-        text = text.replace(joint + NAME_PLACEHOLDER, "")
+    # "Happy Diwali, {name}!" -> "Happy Diwali!"; "{name}，新春快乐！" -> "新春快乐！"
+    for joint in (", ", "，", " "):
+        text = text.replace(joint + NAME_PLACEHOLDER, "").replace(NAME_PLACEHOLDER + joint, "")
+    for joint in (",", "、", "："):
+        text = text.replace(NAME_PLACEHOLDER + joint, "")
     return text.replace(NAME_PLACEHOLDER, "").strip()
 
 
