@@ -66,7 +66,7 @@ def test_festivals_in_the_issue_shape(client: TestClient) -> None:
     ],
 )
 def test_bad_festival_queries_get_a_clear_4xx(
-    client: TestClient, params: dict[str, object], field: str | None
+    client: TestClient, params: dict[str, str | int], field: str | None
 ) -> None:
     response = client.get("/api/v1/greetings/festivals", params=params)
     error = assert_error(response, 422, "invalid_input")

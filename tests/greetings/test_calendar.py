@@ -26,7 +26,7 @@ REFERENCE = _ChineseLunisolar()
 
 def _table(getter_name: str, year: int) -> date:
     when, _estimated = getattr(REFERENCE, getter_name)(year)
-    assert when is not None
+    assert isinstance(when, date)
     return when
 
 
