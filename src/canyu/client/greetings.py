@@ -2,8 +2,8 @@
 
 The phone holds the greeting pack of its country and language (canyu.greetings.pack), fetched
 only through TUF (python-tuf's ngclient, via :mod:`canyu.client.tuf_fetch`) from the
-"greetings" repository: ``<CC>/<lang>/index.json`` names the version, then ``pack.cyg`` is
-downloaded and checked against the index's SHA-256. A pack that does not verify is never used.
+"greetings" repository as the target ``<CC>/<lang>/pack.cyg``, whose length and hashes the
+signed targets metadata vouches for. A pack that does not verify is never used.
 
 Packs cover about a year from the day they are built; :func:`refresh_for_device` (called by the
 device's listen cycle) fetches a new one at least daily and whenever the pack held does not cover
@@ -13,7 +13,6 @@ answers from the pack alone, in the phone's time zone (a festival starts at loca
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -146,27 +145,25 @@ class GreetingsClient:
         return self._packs[key]
 
     def sync(self, country: str, language: str) -> SyncResult:
-        """Bring the pack of ``country`` and ``language`` up to date through TUF. Raises
-        UpdateRefused when anything does not verify; the pack in use then stays as it was."""
+        """Bring the pack of ``country`` and ``language`` up to date through TUF (its signed
+        targets metadata vouches for the pack's length and hashes; an unchanged pack is not
+        downloaded again). Raises UpdateRefused when anything does not verify; the pack in use
+        then stays as it was."""
         code = country.upper()
-        base = f"{code}/{language}"
-        index = json.loads(self._fetch(f"{base}/index.json"))
-        version = int(index["version"])
-        current = self.pack(code, language)
-        if current is not None and current.version == version:
-            return SyncResult(code, language, version, "current", 0)
-        data = self._fetch(str(index["pack"]))
-        if hashlib.sha256(data).hexdigest() != index["sha256"]:
-            raise UpdateRefused(str(index["pack"]), "the pack does not match its index")
+        target = f"{code}/{language}/pack.cyg"
+        data = self._fetch(target)
         try:
             pack = decode(data)
         except PackError as exc:
-            raise UpdateRefused(str(index["pack"]), str(exc)) from None
+            raise UpdateRefused(target, str(exc)) from None
         if (pack.country, pack.language) != (code, language):
-            raise UpdateRefused(str(index["pack"]), f"pack is for {pack.country}/{pack.language}")
+            raise UpdateRefused(target, f"pack is for {pack.country}/{pack.language}")
+        current = self.pack(code, language)
+        if current is not None and current.version == pack.version:
+            return SyncResult(code, language, pack.version, "current", 0)
         _write_atomic(self._pack_path(code, language), data)
         self._packs[(code, language)] = pack
-        return SyncResult(code, language, version, "full", len(data))
+        return SyncResult(code, language, pack.version, "full", len(data))
 
     def today(
         self, country: str, language: str, timezone: str, now: datetime | None = None

@@ -167,6 +167,17 @@ def parse_year(value: int) -> int:
     return value
 
 
+@lru_cache(maxsize=1)
+def known_languages() -> frozenset[str]:
+    """ISO 639 codes (two or three letters) that CLDR names or has data for."""
+    from babel import Locale
+    from babel.localedata import locale_identifiers
+
+    codes = {code.split("_")[0] for code in locale_identifiers()}
+    codes.update(Locale("en").languages)
+    return frozenset(c for c in codes if c.isascii() and c.isalpha() and 2 <= len(c) <= 3)
+
+
 @lru_cache(maxsize=512)
 def languages(country: str) -> tuple[str, ...]:
     """The languages greetings are packed in for ``country``: its official languages (CLDR),
@@ -174,7 +185,12 @@ def languages(country: str) -> tuple[str, ...]:
     Chinese communities."""
     from babel.languages import get_official_languages
 
-    found = [lang.split("_")[0] for lang in get_official_languages(country, de_facto=True)]
+    known = known_languages()
+    found = [
+        code
+        for code in (lang.split("_")[0] for lang in get_official_languages(country, de_facto=True))
+        if code in known
+    ]
     if country in CHINESE:
         found.append("zh")
     if not found:

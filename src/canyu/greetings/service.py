@@ -5,7 +5,6 @@ per country and language, credited to their authors."""
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import time
 import unicodedata
@@ -59,11 +58,8 @@ def parse_language(value: str) -> str:
     return code
 
 
-@lru_cache(maxsize=1)
 def _known_languages() -> frozenset[str]:
-    from babel.localedata import locale_identifiers
-
-    return frozenset(code.split("_")[0] for code in locale_identifiers())
+    return calendar.known_languages()
 
 
 @lru_cache(maxsize=1)
@@ -330,11 +326,10 @@ class PackPublisher(Protocol):
         """Publish ``(target name, content)`` pairs in this order, signed."""
 
 
-def target_names(country: str, language: str) -> dict[str, str]:
-    return {
-        "pack": f"{country}/{language}/pack.cyg",
-        "index": f"{country}/{language}/index.json",
-    }
+def target_name(country: str, language: str) -> str:
+    """The pack's TUF target: the signed targets metadata carries its length and hashes, and
+    the pack's header its version, so no index file is needed."""
+    return f"{country}/{language}/pack.cyg"
 
 
 def make_pack(
@@ -380,7 +375,7 @@ def build_pack(
     today: date | None = None,
     days: int = PACK_DAYS,
 ) -> BuiltPack:
-    """Build (and publish, pack first then its index) the pack of ``country`` and ``language``
+    """Build (and publish as a TUF target) the pack of ``country`` and ``language``
     from today for ``days`` days."""
     code = calendar.parse_country(country)
     lang = parse_language(language)
@@ -406,22 +401,8 @@ def build_pack(
     )
     data = pack.encode()
     sha = hashlib.sha256(data).hexdigest()
-    names = target_names(code, lang)
-    index = {
-        "format": pack_mod.FORMAT,
-        "country": code,
-        "language": lang,
-        "version": version,
-        "first_day": start.isoformat(),
-        "last_day": pack.last_day.isoformat(),
-        "size": len(data),
-        "sha256": sha,
-        "pack": names["pack"],
-    }
     if publisher is not None:
-        publisher.publish(
-            [(names["pack"], data), (names["index"], json.dumps(index, sort_keys=True).encode())]
-        )
+        publisher.publish([(target_name(code, lang), data)])
     session.add(
         GreetingPack(
             country=code,

@@ -34,7 +34,10 @@ def upgrade() -> None:
         sa.Column("created_at", UTCDateTime(timezone=True), nullable=False),
         sa.Column("decided_at", UTCDateTime(timezone=True), nullable=True),
         sa.Column(
-            "decided_by", sa.Integer(), sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+            "decided_by",
+            sa.Integer(),
+            sa.ForeignKey("users.id", ondelete="SET NULL"),
+            nullable=True,
         ),
         sa.Column("reason", sa.String(200), nullable=True),
     )
@@ -69,9 +72,7 @@ def upgrade() -> None:
         sa.Column("built_at", UTCDateTime(timezone=True), nullable=False),
         sa.Column("published", sa.Boolean(), nullable=False),
     )
-    op.create_index(
-        "ix_greeting_packs_country_language", "greeting_packs", ["country", "language"]
-    )
+    op.create_index("ix_greeting_packs_country_language", "greeting_packs", ["country", "language"])
 
 
 def downgrade() -> None:
