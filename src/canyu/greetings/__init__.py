@@ -9,7 +9,8 @@ if TYPE_CHECKING:
 
 
 def install(app: FastAPI) -> None:
-    from canyu.greetings import api, pages
+    from canyu.greetings import api, pages, scheduling
 
     app.include_router(api.router)
     app.include_router(pages.router)
+    scheduling.register()
