@@ -74,6 +74,7 @@ def _festivals_page(
             "days": UPCOMING_DAYS,
             "max_text": service.MAX_TEXT,
             "today": today,
+            "credits": service.honour_roll(session, limit=5),
         },
         user=user,
         status_code=status_code,
