@@ -121,3 +121,16 @@ def test_signed_out_forms_go_to_sign_in(client: TestClient) -> None:
     assert response.headers["location"].startswith("/signin")
     queue = client.get("/greetings/queue", headers=HTML, follow_redirects=False)
     assert queue.status_code == 303
+
+
+def test_bad_decisions_and_ids_are_refused(client: TestClient, make_user: UserFactory) -> None:
+    sign_in(client, make_user(Role.TEAM))
+    token = csrf(client, "/greetings/queue")
+    maybe = client.post("/greetings/1/decision", data={"csrf_token": token, "decision": "maybe"})
+    assert maybe.status_code == 422
+    missing = client.post(
+        "/greetings/1/decision", data={"csrf_token": token, "decision": "approve"}
+    )
+    assert missing.status_code == 404
+    huge = client.post("/greetings/99999999999/vote", data={"csrf_token": token, "country": "CN"})
+    assert huge.status_code == 422

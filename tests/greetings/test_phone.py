@@ -268,3 +268,24 @@ def test_the_phone_side_pulls_in_no_server_code() -> None:
         "assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_listen_cycle_fetches_the_pack_ahead_of_time(
+    api: TestClient,
+    database: Database,
+    release_settings: ReleaseSettings,
+    greetings_world: dict[str, int],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from canyu.client.device import UpdateResult
+
+    publish(database, release_settings, "CN", "zh")
+    device = _device(api, tmp_path / "phone")
+    monkeypatch.setattr(device, "update", lambda: UpdateResult(None, installed=False))
+    results: list[UpdateResult] = []
+    assert device._cycle(results.append, 0) is None
+    assert len(results) == 1
+    pack = GreetingsClient("http://nowhere.invalid", data_dir=tmp_path / "phone").pack("CN", "zh")
+    assert pack is not None
+    assert pack.covers(TODAY + timedelta(days=7))

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from canyu.accounts.deps import MaybeUser
 from canyu.accounts.models import User
 from canyu.db import MAX_ID, utcnow
 from canyu.deps import DbSession
-from canyu.errors import CanyuError, Forbidden
+from canyu.errors import CanyuError, InvalidInput
 from canyu.greetings import calendar, service
 from canyu.i18n import display_country
 from canyu.web.csrf import check_csrf
@@ -21,6 +21,7 @@ from canyu.web.templating import render, request_locale
 router = APIRouter(include_in_schema=False)
 
 FormStr = Annotated[str, Form(max_length=4000)]
+GreetingId = Annotated[int, Path(ge=1, le=MAX_ID)]
 UPCOMING_DAYS = 60
 
 
@@ -136,7 +137,7 @@ def vote(
     request: Request,
     session: DbSession,
     user: MaybeUser,
-    greeting_id: int,
+    greeting_id: GreetingId,
     country: FormStr,
     csrf_token: FormStr,
 ) -> Response:
@@ -144,8 +145,6 @@ def vote(
     if user is None:
         return _redirect("/signin?next=/greetings")
     code = _country(request, user, country)
-    if not 1 <= greeting_id <= MAX_ID:
-        raise Forbidden("No such greeting.")
     try:
         service.vote(session, user=user, greeting_id=greeting_id)
     except CanyuError as exc:
@@ -189,7 +188,7 @@ def decision(
     request: Request,
     session: DbSession,
     user: MaybeUser,
-    greeting_id: int,
+    greeting_id: GreetingId,
     decision: FormStr,
     csrf_token: FormStr,
     reason: Annotated[str, Form(max_length=1000)] = "",
@@ -197,8 +196,8 @@ def decision(
     check_csrf(request, csrf_token)
     if user is None:
         return _redirect("/signin?next=/greetings/queue")
-    if not 1 <= greeting_id <= MAX_ID:
-        raise Forbidden("No such greeting.")
+    if decision not in ("approve", "reject"):
+        raise InvalidInput("Decide with approve or reject.", details={"field": "decision"})
     service.decide(
         session,
         actor=user,
