@@ -135,6 +135,7 @@ def test_write_approve_vote_once_and_the_top_ship(
         ({"text": "**Happy** new year"}, "markup"),
         ({"text": "Happy {year}"}, "markup"),
         ({"text": "Happy\u0000year"}, "control"),
+        ({"text": "Happy\u202eyear"}, "control"),  # right-to-left override
         ({"text": "a\nb\nc\nd"}, "lines"),
         ({"festival": "no_such_festival"}, "Unknown festival"),
         ({"festival": "../x"}, "Unknown festival"),
@@ -230,4 +231,13 @@ def test_roles(client: TestClient, make_user: UserFactory, auth: Auth) -> None:
     assert_error(client.get("/api/v1/greetings/99999"), 404, "not_found")
     assert_error(
         client.post("/api/v1/greetings/packs/XX/zh", headers=auth(team)), 422, "invalid_input"
+    )
+
+
+def test_emoji_and_hearts_are_plain_text(
+    client: TestClient, make_user: UserFactory, auth: Auth
+) -> None:
+    family = "\U0001f468\u200d\U0001f469\u200d\U0001f467"
+    write(
+        client, auth(make_user()), f"Happy new year to the whole {family}, I <3 you!", language="en"
     )

@@ -9,8 +9,14 @@ if TYPE_CHECKING:
 
 
 def install(app: FastAPI) -> None:
-    from canyu.greetings import api, pages, scheduling
+    import threading
+
+    from canyu.greetings import api, pages, scheduling, service
 
     app.include_router(api.router)
     app.include_router(pages.router)
     scheduling.register()
+    # Every country's festival keys (about 2 s once per process), so a first greeting need not wait.
+    threading.Thread(
+        target=service.known_festival_keys, name="canyu-greetings-warmup", daemon=True
+    ).start()

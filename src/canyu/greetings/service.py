@@ -35,6 +35,8 @@ PER_FESTIVAL = 3  # greetings per festival in a pack
 PACK_DAYS = 400  # a year and a month: a weekly rebuild always leaves weeks ahead
 TUF_PRODUCT = "greetings"
 
+# A line break, and the zero-width joiner that emoji sequences need.
+_ALLOWED_FORMAT = frozenset("\n\u200d")
 _KEY = re.compile(r"^[a-z0-9_]{1,48}$")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}$")
 # Markup and links: HTML tags and entities, Markdown links, emphasis, code and headings, URLs.
@@ -94,7 +96,10 @@ def check_text(value: str) -> str:
             f"A greeting has {MIN_TEXT} to {MAX_TEXT} characters (got {len(text)}).",
             details={"field": "text"},
         )
-    if any(unicodedata.category(c) in ("Cc", "Cf", "Co", "Cs") and c != "\n" for c in text):
+    if any(
+        unicodedata.category(c) in ("Cc", "Cf", "Co", "Cs") and c not in _ALLOWED_FORMAT
+        for c in text
+    ):
         raise InvalidInput("A greeting has no control characters.", details={"field": "text"})
     if text.count("\n") > 2:
         raise InvalidInput("A greeting has at most three lines.", details={"field": "text"})
