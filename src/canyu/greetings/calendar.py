@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -309,7 +310,10 @@ def _holiday_names(country: str, year: int, language: str) -> dict[date, list[st
         if not language.startswith("en"):
             return None
         choice = None
-    found = holidays.country_holidays(country, years=year, language=choice)
+    with warnings.catch_warnings():
+        # Some countries' lists cover a range of years only; outside it, they are just shorter.
+        warnings.simplefilter("ignore", UserWarning)
+        found = holidays.country_holidays(country, years=year, language=choice)
     out: dict[date, list[str]] = {}
     for when, names in sorted(found.items()):
         out[when] = [n.strip() for n in str(names).split(";") if n.strip()]
