@@ -19,8 +19,8 @@ from psycopg import errors as pg_errors
 from sqlalchemy import exc as sa_exc
 
 from canyu import db
-from canyu.devices.edge import PATH as CHECKIN_PATH
-from canyu.devices.edge import CheckinEdge
+from canyu.releases.checkin import PATH as CHECKIN_PATH
+from canyu.releases.edge import CheckinEdge
 from canyu.web.templating import LOCALE_COOKIE
 
 DEVICE = {"Authorization": "Bearer cyd_" + "A" * 43}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -15,36 +14,26 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from canyu import __version__, db, greetings, jobs
-from canyu.accounts import api as accounts_api
-from canyu.accounts import pages as accounts_pages
-from canyu.calls import api as calls_api
-from canyu.calls import pages as calls_pages
-from canyu.community import api as community_api
-from canyu.community import pages as community_pages
-from canyu.community.similar import SimilarPosts
-from canyu.community.similarity import embedding_model
+from canyu import __version__, db, jobs, lifecycle
+from canyu.accounts import install as accounts
+from canyu.calls import install as calls
+from canyu.community import install as community
 from canyu.config import Settings, get_settings
 from canyu.db import Database
-from canyu.devices import api as devices_api
-from canyu.devices import pages as devices_pages
-from canyu.errors import CanyuError, InternalError, Unavailable, error_headers
+from canyu.devices import install as devices
+from canyu.errors import CanyuError, InternalError, Unavailable, error_body, error_headers
+from canyu.greetings import install as greetings
 from canyu.logs import RequestLogMiddleware
 from canyu.mail import Mailer, send_on_commit
+from canyu.portal import install as portal
 from canyu.ratelimit import RateLimiter
-from canyu.releases import api as releases_api
-from canyu.releases import pages as releases_pages
-from canyu.releases import tuf_http
-from canyu.store import api as store_api
-from canyu.store import pages as store_pages
+from canyu.releases import install as releases
+from canyu.store import install as store
 from canyu.web import errors as web_errors
+from canyu.web import templating
 
 log = logging.getLogger("canyu")
 STATIC_DIR = Path(__file__).parent / "web" / "static"
-
-
-def _error_body(code: str, message: str, details: object = None) -> dict[str, object]:
-    return {"error": {"code": code, "message": message, "details": details}}
 
 
 def _wants_json(request: Request) -> bool:
@@ -58,7 +47,7 @@ def _error_response(
 ) -> Response:
     if _wants_json(request):
         return JSONResponse(
-            _error_body(code, message, details), status_code=status, headers=error_headers(status)
+            error_body(code, message, details), status_code=status, headers=error_headers(status)
         )
     response = web_errors.render_error(request, status, message)
     response.headers.update(error_headers(status, bearer=False))
@@ -74,21 +63,19 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     database = database or Database(settings.database_url)
     mailer = Mailer(settings)
     send_on_commit(database.sessionmaker, mailer)
-    similar = SimilarPosts(settings.similarity_method)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        # Warm the similar-posts index without delaying start-up; queries wait for it.
-        def warm() -> None:
-            embedding_model()
-            with database.session() as session:
-                similar.catch_up(session)
-
-        threading.Thread(target=warm, name="canyu-index-warmup", daemon=True).start()
-        scheduler = jobs.start(jobs.JobContext(database=database, settings=settings, app=_app))
+        steps = lifecycle.of(_app)
+        for start in steps.starting:
+            start()
+        context = jobs.JobContext(database=database, settings=settings, app=_app)
+        scheduler = jobs.start(context, steps.jobs)
         yield
         if scheduler is not None:
             scheduler.shutdown()
+        for stop in steps.stopping:
+            stop()
         mailer.close()
 
     app = FastAPI(
@@ -102,7 +89,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.secret_key = settings.resolved_secret_key()
     app.state.limiter = RateLimiter(settings.ratelimit_storage_url)
     app.state.mailer = mailer
-    app.state.similar = similar
+    lifecycle.prepare(app)
+    templating.prepare(app)
 
     @app.exception_handler(CanyuError)
     async def canyu_error(request: Request, exc: CanyuError) -> Response:
@@ -143,28 +131,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             connection.exec_driver_sql("SELECT 1")
         return {"status": "ok", "version": __version__}
 
-    for domain_api in (
-        accounts_api,
-        community_api,
-        devices_api,
-        releases_api,
-        calls_api,
-        store_api,
-    ):
-        app.include_router(domain_api.router)
-    app.include_router(tuf_http.router)
-    for domain_pages in (
-        accounts_pages,
-        community_pages,
-        releases_pages,
-        calls_pages,
-        store_pages,
-        devices_pages,
-    ):
-        app.include_router(domain_pages.router)
-    greetings.install(app)
+    # The composition root: each domain adds its routes, runtime state and jobs, lowest first.
+    for domain in (accounts, community, devices, releases, calls, store, greetings, portal):
+        domain.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    # Flash-sale purchases skip FastAPI's routing on the hot path (see store/api.py).
-    app.add_middleware(store_api.PurchaseFastLane)
     app.add_middleware(RequestLogMiddleware)
     return app

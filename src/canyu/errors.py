@@ -5,6 +5,7 @@ Body shape for every error: ``{"error": {"code": "...", "message": "...", "detai
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 
@@ -83,3 +84,12 @@ class InternalError(CanyuError):
 class RateLimited(CanyuError):
     status_code = 429
     code = "rate_limited"
+
+
+def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    """The one error shape every answer uses, the app's and the fast paths' alike."""
+    return {"error": {"code": code, "message": message, "details": details}}
+
+
+def error_json(exc: CanyuError) -> bytes:
+    return json.dumps(error_body(exc.code, exc.message, exc.details)).encode()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
@@ -18,6 +19,9 @@ DEFAULT_LOCALE = "en"
 LOCALE_DIR = Path(__file__).parent / "web" / "locale"
 
 Gettext = Callable[[str], str]
+LANGUAGE_NAMES = {"en": "English", "zh": "中文"}
+# Territory codes Babel knows that are not countries anyone lives in.
+_NOT_COUNTRIES = frozenset({"EU", "EZ", "UN", "QO", "ZZ", "XA", "XB"})
 
 
 @lru_cache(maxsize=len(LOCALES))
@@ -65,3 +69,15 @@ def locale_from_accept_language(header: str | None) -> str:
 def display_country(code: str, locale: str) -> str:
     names = Locale.parse(locale if locale in LOCALES else DEFAULT_LOCALE).territories
     return str(names.get(code, code))
+
+
+@lru_cache(maxsize=len(LOCALES))
+def countries(locale: str) -> list[tuple[str, str]]:
+    """(code, name) of every country, named and sorted in the viewer's language."""
+    names = Locale.parse(locale if locale in LOCALES else "en").territories
+    found = [
+        (code, name)
+        for code, name in names.items()
+        if re.fullmatch(r"[A-Z]{2}", code) and code not in _NOT_COUNTRIES
+    ]
+    return sorted(found, key=lambda item: item[1])

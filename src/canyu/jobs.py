@@ -1,10 +1,9 @@
 """Periodic jobs inside `canyu serve`: a thin layer over APScheduler 3's BackgroundScheduler.
 
-A domain registers its jobs when its module is imported (app.py imports every domain)::
+A domain schedules its jobs in its ``install(app)`` (canyu.lifecycle.schedule); the app's
+lifespan starts them::
 
-    from canyu import jobs
-
-    jobs.register(jobs.Job("calls-packs", build_packs, lambda ctx: IntervalTrigger(hours=1)))
+    lifecycle.schedule(app, Job("calls-packs", build_packs, lambda ctx: IntervalTrigger(hours=1)))
 
 Each job gets a :class:`JobContext` (the database, the settings, the app). Jobs run in worker
 threads, one instance of each at a time; a run missed while the server was down is run once.
@@ -53,19 +52,6 @@ class Job:
     first_run_after: timedelta | None = None
 
 
-_registry: dict[str, Job] = {}
-
-
-def register(job: Job) -> Job:
-    """Add (or replace, by id) a job that every `canyu serve` process runs."""
-    _registry[job.id] = job
-    return job
-
-
-def registered() -> list[Job]:
-    return list(_registry.values())
-
-
 class JobRunner:
     def __init__(self, context: JobContext, jobs: list[Job]) -> None:
         self.context = context
@@ -100,10 +86,10 @@ def _run(job: Job, context: JobContext) -> None:
         log.exception("job %s failed", job.id)
 
 
-def start(context: JobContext) -> JobRunner | None:
-    """Start every registered job; None when CANYU_JOBS_ENABLED is false."""
+def start(context: JobContext, jobs: list[Job]) -> JobRunner | None:
+    """Start these jobs; None when CANYU_JOBS_ENABLED is false."""
     if not JobSettings().enabled:
         return None
-    runner = JobRunner(context, registered()).start()
-    log.info("jobs started: %s", ", ".join(sorted(_registry)) or "none")
+    runner = JobRunner(context, jobs).start()
+    log.info("jobs started: %s", ", ".join(sorted(j.id for j in jobs)) or "none")
     return runner

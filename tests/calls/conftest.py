@@ -25,7 +25,7 @@ from canyu.accounts.models import Role, User
 from canyu.calls.sender import LoggingSender
 from canyu.calls.settings import CallsSettings
 from canyu.db import Database, utcnow
-from canyu.devices import service as devices
+from canyu.releases import service as releases
 
 
 @pytest.fixture
@@ -89,7 +89,7 @@ def device(shop: Shop, database: Database) -> DeviceFactory:  # noqa: F811
 
     def register(owner: User | None) -> str:
         with database.session() as s:
-            return devices.register(
+            return releases.enrol_device(
                 s,
                 product_key="canyu-1s",
                 hardware_id=f"calls-{next(counter)}",

@@ -30,6 +30,7 @@ from canyu.community.models import Notification
 from canyu.db import Database
 from canyu.devices import service as devices
 from canyu.releases import health
+from canyu.releases import service as releases
 from canyu.releases.tuf_repo import TufRepository
 
 Auth = Callable[[User], dict[str, str]]
@@ -83,7 +84,7 @@ def test_a_phone_updates_end_to_end(
     assert again.state.version == "2.0"
     assert again.update().reason == "up to date"
     with database.session() as s:
-        assert devices.report_counts(s, rollout_id=result.offer.rollout_id) == (1, 0, 0)
+        assert releases.report_counts(s, rollout_id=result.offer.rollout_id) == (1, 0, 0)
         notices = s.scalars(select(Notification).where(Notification.kind == "installed")).all()
     assert [(n.user_id, n.payload["build"]) for n in notices] == [(friend.id, "2.0")]
 
@@ -115,7 +116,7 @@ def test_a_tampered_target_is_refused_and_reported(
     assert device.state.version == "1.0"
     assert not (tmp_path / "phone" / "system").exists()
     with database.session() as s:
-        assert devices.report_counts(s, rollout_id=rollout.id) == (0, 1, 0)
+        assert releases.report_counts(s, rollout_id=rollout.id) == (0, 1, 0)
 
 
 def test_the_client_says_what_the_server_refused(
@@ -175,7 +176,7 @@ def test_a_phone_keeps_its_reports_through_an_outage_and_sends_them_once(
     assert reread is not None
     assert back.state.pending_reports == reread.pending_reports == []
     with database.session() as s:
-        assert devices.report_counts(s, rollout_id=rollout.id) == (1, 0, 2)
+        assert releases.report_counts(s, rollout_id=rollout.id) == (1, 0, 2)
 
 
 def test_a_repository_that_is_down_is_not_a_refused_update(

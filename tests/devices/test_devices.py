@@ -20,7 +20,7 @@ from canyu.accounts.models import User
 from canyu.community import service as community
 from canyu.community.models import Notification, Post
 from canyu.db import Database
-from canyu.devices import service as devices
+from canyu.devices import identity
 from canyu.devices.models import Device
 from canyu.releases import cohort, health
 from canyu.releases import service as releases
@@ -51,7 +51,7 @@ def fleet(
     """Register ``n`` devices through the service; return their tokens."""
     with database.session() as s:
         return [
-            devices.register(
+            releases.enrol_device(
                 s,
                 product_key="canyu-1s",
                 hardware_id=f"{prefix}-{country}-{i}",
@@ -108,7 +108,7 @@ def test_register_hashes_the_serial_and_sets_the_owner(
     with database.session() as s:
         device = s.scalars(select(Device)).one()
         assert "SN-0001" not in (device.hardware_hash, device.token_hash)
-        assert device.hardware_hash == devices.hardware_hash("canyu-1s", "SN-0001")
+        assert device.hardware_hash == identity.hardware_hash("canyu-1s", "SN-0001")
     # A reset registers the same hardware again: same device, new token, the old one is dead.
     again = api.post("/api/v1/devices", json=body)
     assert again.json()["device_id"] == data["device_id"]
@@ -177,7 +177,7 @@ def test_offers_follow_the_cohort_and_grow_with_the_stages(
     with database.session() as s:
         keys = {
             t: s.scalar(
-                select(Device.hardware_hash).where(Device.token_hash == devices.token_hash(t))
+                select(Device.hardware_hash).where(Device.token_hash == identity.token_hash(t))
             )
             for t in tokens
         }
@@ -279,7 +279,7 @@ def test_reports_are_idempotent_and_checked(
     assert first.json()["duplicate"] is False
     assert retry.json()["duplicate"] is True
     with database.session() as s:
-        assert devices.report_counts(s, rollout_id=rollout.id) == (1, 0, 0)
+        assert releases.report_counts(s, rollout_id=rollout.id) == (1, 0, 0)
         device = s.scalars(select(Device)).one()
         assert device.current_version == "2.0"
     crash = {"report_id": "crash-0001", "kind": "crash", "version": "2.0", "crashes": 3}
@@ -288,7 +288,7 @@ def test_reports_are_idempotent_and_checked(
         "duplicate"
     ]
     with database.session() as s:
-        assert devices.report_counts(s, rollout_id=rollout.id) == (1, 0, 3)
+        assert releases.report_counts(s, rollout_id=rollout.id) == (1, 0, 3)
     bad = [
         ({**body, "report_id": "short"}, 422),
         ({**body, "report_id": "install-0002", "success": False}, 422),  # no failure code
@@ -353,7 +353,7 @@ def test_healthy_rollouts_advance_and_complete(
     assert (after.status, after.percent) == ("completed", 100.0)
     with database.session() as s:
         events = releases.rollout_events(s, rollout_id=rollout.id)
-        assert devices.fleet(s) == [("canyu-1s", "stable", "2.0", 60)]
+        assert releases.fleet(s) == [("canyu-1s", "stable", "2.0", 60)]
     assert [(e.kind, e.stage_index) for e in events] == [
         ("started", 0),
         ("advanced", 1),
@@ -539,13 +539,21 @@ def test_a_check_in_is_one_indexed_lookup(
     shop.rollout(shop.build("2.0"), stages=(50, 100))
     shop.runtime.offers.ttl = 60.0
     with database.session() as s:  # warm the offers once
-        device = devices.authenticate(s, raw_token=tokens[0])
-        devices.check_in(s, device=device, version="1.0", offers=shop.runtime.offers)
+        releases.check_in(
+            s,
+            token_digest=identity.token_hash(tokens[0]),
+            version="1.0",
+            offers=shop.runtime.offers,
+        )
     statements.clear()
     for token in tokens[1:]:
         with database.session() as s:
-            device = devices.authenticate(s, raw_token=token)
-            devices.check_in(s, device=device, version="1.0", offers=shop.runtime.offers)
+            releases.check_in(
+                s,
+                token_digest=identity.token_hash(token),
+                version="1.0",
+                offers=shop.runtime.offers,
+            )
     selects = [q for q in statements if q.lstrip().upper().startswith("SELECT")]
     assert len(selects) == len(tokens) - 1  # one per check-in, never a scan
     assert all("WHERE devices.token_hash =" in q for q in selects)

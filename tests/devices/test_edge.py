@@ -20,18 +20,27 @@ from starlette.types import Message, Receive, Scope, Send
 
 from canyu.db import Database, utcnow
 from canyu.devices import service as devices
-from canyu.devices.edge import (
-    CheckinEdge,
+from canyu.devices.identity import token_hash
+from canyu.devices.lookups import (
+    FastRegistry,
     _conninfo,
     _LookupConnection,
     _PostgresLookups,
     _PostgresSightingWriter,
 )
 from canyu.devices.models import Device
+from canyu.releases import service as releases
+from canyu.releases.edge import CheckinEdge
 
 from .test_devices import bearer, fleet
 
 CHECKIN = "/api/v1/devices/checkin"
+
+
+def registry_of(edge: CheckinEdge) -> FastRegistry:
+    """The fast path's reads and writes of the registry (made at its first check-in)."""
+    assert edge._serving is not None
+    return edge._serving.registry
 
 
 @pytest.fixture
@@ -77,10 +86,8 @@ def test_the_fast_path_records_a_new_build(
     shop.product()
     (token,) = fleet(database, 1)
     edge.post("/api/v1/devices/checkin", json={"version": "1.5"}, headers=bearer(token))
-    from canyu.devices import service as devices
-
     with database.session() as s:
-        assert devices.fleet(s) == [("canyu-1s", "stable", "1.5", 1)]
+        assert releases.fleet(s) == [("canyu-1s", "stable", "1.5", 1)]
 
 
 def test_check_ins_arriving_together_each_get_their_own_answer(
@@ -163,7 +170,7 @@ def revoke_elsewhere(database: Database, token: str) -> None:
         cursor = raw.cursor()
         cursor.execute(
             f"UPDATE devices SET revoked_at = registered_at WHERE token_hash = {marker}",  # noqa: S608
-            (devices.token_hash(token),),
+            (token_hash(token),),
         )
         raw.commit()
     finally:
@@ -200,7 +207,7 @@ def test_sightings_arriving_together_are_written_together_and_committed_before_t
     def last_seen(token: str) -> datetime:
         with database.session() as s:  # another connection: sees only what has committed
             seen: datetime = s.scalars(
-                select(Device.last_seen_at).where(Device.token_hash == devices.token_hash(token))
+                select(Device.last_seen_at).where(Device.token_hash == token_hash(token))
             ).one()
         return seen
 
@@ -292,8 +299,9 @@ def test_a_broken_lookup_connection_is_replaced(
     if database.engine.dialect.name != "sqlite":
         pytest.skip("the held lookup connection serves SQLite; PostgreSQL's is tested below")
     fast_path, client, device = served_once
-    assert fast_path._held is not None
-    fast_path._held.dbapi.close()  # as if the database had dropped it
+    held = registry_of(fast_path)._held
+    assert held is not None
+    held.dbapi.close()  # as if the database had dropped it
     broken = client.post(CHECKIN, json={}, headers=device)
     assert broken.status_code == 500  # a fault, answered like the app's own
     assert broken.json()["error"]["code"] == "internal_error"
@@ -307,13 +315,14 @@ def test_a_lookup_connection_the_server_closed_is_replaced(
     if database.engine.dialect.name != "postgresql":
         pytest.skip("PostgreSQL's lookup connections; SQLite's is tested above")
     fast_path, client, device = served_once
-    assert fast_path._postgres is not None
-    (lookups,) = fast_path._postgres.connections
+    postgres = registry_of(fast_path)._postgres
+    assert postgres is not None
+    (lookups,) = postgres.connections
     pid = lookups.pgconn.backend_pid
     terminate(database, pid)
     answers = [client.post(CHECKIN, json={}, headers=device) for _ in range(3)]
     assert [answer.status_code for answer in answers] == [200] * 3
-    (replacement,) = [c for c in fast_path._postgres.connections if not c.closed]
+    (replacement,) = [c for c in postgres.connections if not c.closed]
     assert replacement.pgconn.backend_pid != pid
 
 
@@ -337,17 +346,17 @@ def test_a_check_in_on_connections_the_server_closed_unnoticed_is_still_answered
 
     try:
         assert check_in("1.5").status_code == 200  # a new build: a lookup and a sighting
-        assert fast_path._postgres is not None
-        assert fast_path._serving is not None
-        (lookups,) = fast_path._postgres.connections
-        writer = fast_path._serving.sightings.write
+        postgres = registry_of(fast_path)._postgres
+        assert postgres is not None
+        (lookups,) = postgres.connections
+        writer = registry_of(fast_path).sightings.write
         assert isinstance(writer, _PostgresSightingWriter)
         assert writer.connection is not None
         gone = (lookups.pgconn.backend_pid, writer.connection.pgconn.backend_pid)
         terminate(database, *gone)  # the loop is not running: nothing reads the sockets
         answer = check_in("1.6")
         assert answer.status_code == 200, answer.text
-        assert fast_path._postgres.connections[-1].pgconn.backend_pid not in gone
+        assert postgres.connections[-1].pgconn.backend_pid not in gone
         assert writer.connection is not None
         assert writer.connection.pgconn.backend_pid not in gone
     finally:
@@ -367,7 +376,7 @@ def test_lookups_arriving_over_several_turns_share_one_query(
         pytest.skip("PostgreSQL's batched lookups; SQLite's are synchronous")
     shop.product()
     tokens = fleet(database, 20)  # a stream longer than HOLD_TURNS
-    digests = [devices.token_hash(token) for token in tokens]
+    digests = [token_hash(token) for token in tokens]
     with database.session() as s:
         ids = {digest: id_ for digest, id_ in s.execute(select(Device.token_hash, Device.id))}
     queries: list[int] = []

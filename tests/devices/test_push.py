@@ -15,7 +15,8 @@ from releases.fixtures import Shop
 
 from canyu.db import Database
 from canyu.devices import service as devices
-from canyu.devices.push import MqttPusher, NullPusher, parse_mqtt_url, publish_after_commit
+from canyu.devices.push import MqttPusher, NullPusher, publish_after_commit
+from canyu.devices.topics import parse_mqtt_url
 from canyu.releases import health
 from canyu.releases import service as releases
 
@@ -41,7 +42,7 @@ def subscriber(mqtt_broker: tuple[str, int]) -> Any:
 
 def _register(database: Database, country: str, channel: str = "stable") -> str:
     with database.session() as s:
-        return devices.register(
+        return releases.enrol_device(
             s,
             product_key="canyu-1s",
             hardware_id=f"{country}-{channel}",
@@ -70,7 +71,7 @@ def test_a_new_stage_is_pushed_to_each_country_topic(
     # The gates advancing a stage push again.
     with database.session() as s:
         device = devices.authenticate(s, raw_token=tokens[0])
-        devices.report(
+        releases.report(
             s,
             device=device,
             report_id="install-1",

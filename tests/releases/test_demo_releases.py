@@ -19,7 +19,6 @@ from canyu.client.tuf_fetch import fetch_verified_target
 from canyu.community import service as community
 from canyu.db import Database
 from canyu.demo.releases import add_demo_releases
-from canyu.devices import service as devices
 from canyu.releases import service as releases
 from canyu.releases.settings import ReleaseSettings
 from canyu.releases.tuf_repo import TufRepository, product_names
@@ -59,7 +58,7 @@ def test_the_demo_has_a_rollout_in_progress(
         assert len(releases.health_samples(s, rollout_id=rollout.id)) > 10
         shipped = community.get_post(s, post_id=post.id)
         assert shipped.status == "shipped"
-        assert sum(n for *_rest, n in devices.fleet(s)) == summary.devices
+        assert sum(n for *_rest, n in releases.fleet(s)) == summary.devices
     assert len(product_names(release_settings.tuf_dir)) == 5
     for name in product_names(release_settings.tuf_dir):
         out = TufRepository.open(name, release_settings.tuf_dir, release_settings.keys_dir).export(

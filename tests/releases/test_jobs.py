@@ -6,12 +6,15 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-from canyu import jobs
+from fastapi import FastAPI
+
+from canyu import jobs, lifecycle
 from canyu.community import service as community
 from canyu.config import Settings
 from canyu.db import Database
 from canyu.releases import scheduling
 from canyu.releases import service as releases
+from canyu.releases.runtime import configure
 from canyu.releases.settings import ReleaseSettings
 from canyu.releases.train import TrainSchedule
 from canyu.releases.tuf_repo import TufRepository
@@ -51,13 +54,11 @@ def test_the_server_runs_the_jobs_on_their_schedules(
 ) -> None:
     from fastapi import FastAPI
 
-    from canyu.releases.settings import get_release_settings
-
     app = FastAPI()
     app.state.settings = settings
-    app.dependency_overrides[get_release_settings] = lambda: release_settings
+    configure(app, release_settings)
     context = jobs.JobContext(database=database, settings=settings, app=app)
-    runner = jobs.JobRunner(context, jobs.registered())
+    runner = jobs.JobRunner(context, list(scheduling.JOBS))
     try:
         runner.start()
         nexts = runner.next_runs()
@@ -80,8 +81,6 @@ def test_the_timestamp_refresher_re_signs_before_expiry(
 ) -> None:
     from fastapi import FastAPI
 
-    from canyu.releases.settings import get_release_settings
-
     signed_at = datetime.now(UTC) - timedelta(hours=20)  # its 1-day timestamp expires in 4 h
     TufRepository.create(
         "canyu-1s",
@@ -94,7 +93,7 @@ def test_the_timestamp_refresher_re_signs_before_expiry(
     before = json.loads(timestamp.read_text())["signed"]
     app = FastAPI()
     app.state.settings = settings
-    app.dependency_overrides[get_release_settings] = lambda: release_settings
+    configure(app, release_settings)
     resigned = scheduling.run_tuf_refresh(
         jobs.JobContext(database=database, settings=settings, app=app)
     )
@@ -110,15 +109,15 @@ def test_the_timestamp_refresher_re_signs_before_expiry(
     )
 
 
-def test_jobs_can_be_registered_by_other_domains() -> None:
-    ran: list[str] = []
-
-    from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]
-
-    job = jobs.register(
-        jobs.Job("test-job", lambda ctx: ran.append("x"), lambda ctx: IntervalTrigger(hours=1))
-    )
-    try:
-        assert job in jobs.registered()
-    finally:
-        jobs._registry.pop("test-job")
+def test_each_domain_schedules_its_jobs_when_installed(app: FastAPI) -> None:
+    """Jobs come from the domains' install(app), not from importing a module."""
+    ids = [job.id for job in lifecycle.of(app).jobs]
+    assert set(ids) >= {
+        "releases-weekly-train",
+        "releases-health-gates",
+        "releases-tuf-timestamp",
+        "calls-packs",
+        "calls-rescore",
+        "calls-reporter-stats",
+    }
+    assert len(ids) == len(set(ids))

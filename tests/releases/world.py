@@ -54,7 +54,7 @@ def seed(shop: Shop, database: Database, make_user: UserMaker, locale: str = "en
     )
     with database.session() as s:
         tokens = [
-            devices.register(
+            releases.enrol_device(
                 s,
                 product_key="canyu-1s",
                 hardware_id=f"page-{i}",
@@ -66,7 +66,7 @@ def seed(shop: Shop, database: Database, make_user: UserMaker, locale: str = "en
         ]
         for i, token in enumerate(tokens):
             device = devices.authenticate(s, raw_token=token)
-            devices.report(
+            releases.report(
                 s,
                 device=device,
                 report_id=f"page-install-{i}",

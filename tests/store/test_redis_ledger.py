@@ -17,7 +17,6 @@ from canyu.app import create_app
 from canyu.config import Settings
 from canyu.db import Database
 from canyu.store import service
-from canyu.store.api import PurchaseFastLane
 from canyu.store.ledger import PurchaseRequest, SaleTerms
 from canyu.store.ledger_redis import RedisLedger
 from canyu.store.models import Order, Sale
@@ -208,7 +207,6 @@ def test_the_fast_lane_answers_like_the_route(
     auth: AuthHeaders,
 ) -> None:
     app = create_app(settings.model_copy(update={"redis_url": redis_url}), database)
-    app.add_middleware(PurchaseFastLane)
     runtime = store_runtime(app)
     runtime.now = clock
     assert isinstance(runtime.ledger, RedisLedger)

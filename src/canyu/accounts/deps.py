@@ -13,7 +13,7 @@ from fastapi import Depends, Request
 from canyu.accounts import service as accounts
 from canyu.accounts.models import User
 from canyu.deps import DbSession
-from canyu.errors import Forbidden, Unauthorized
+from canyu.errors import Unauthorized
 from canyu.web.csrf import CSRF_HEADER, check_csrf
 
 SESSION_COOKIE = "canyu_session"
@@ -49,8 +49,7 @@ def current_user(user: Annotated[User | None, Depends(optional_user)]) -> User:
 
 
 def team_user(user: Annotated[User, Depends(current_user)]) -> User:
-    if not user.is_team:
-        raise Forbidden("Only team members can do this.")
+    accounts.require_team(user)
     return user
 
 

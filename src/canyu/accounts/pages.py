@@ -1,15 +1,13 @@
-"""Sign-up, sign-in, sign-out, the profile (with API tokens) and the language switch."""
+"""Sign-up, sign-in, sign-out and the language switch (the profile is the portal's)."""
 
 from __future__ import annotations
 
 import re
-from functools import lru_cache
-from typing import Annotated, Any
-from urllib.parse import urlencode, urlsplit
+from typing import Any
+from urllib.parse import urlsplit
 
-from babel import Locale
-from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from canyu.accounts import service
@@ -17,20 +15,15 @@ from canyu.accounts.deps import SESSION_COOKIE, MaybeUser
 from canyu.accounts.models import User
 from canyu.accounts.schemas import SignUp
 from canyu.accounts.throttle import limit_signin, limit_signup
-from canyu.community import service as community
 from canyu.deps import DbSession
 from canyu.errors import CanyuError
-from canyu.i18n import LOCALES, Gettext, gettext_for
-from canyu.releases import service as releases
+from canyu.i18n import LANGUAGE_NAMES, LOCALES, Gettext, countries
 from canyu.web.csrf import check_csrf
-from canyu.web.templating import LOCALE_COOKIE, is_secure, render, request_locale
+from canyu.web.forms import FormStr, gettext_of, redirect, safe_next
+from canyu.web.templating import is_secure, render, request_locale, set_locale_cookie
 
 router = APIRouter(include_in_schema=False)
 
-FormStr = Annotated[str, Form()]
-LOCALE_COOKIE_SECONDS = 365 * 24 * 3600
-# Territory codes Babel knows that are not countries anyone lives in.
-_NOT_COUNTRIES = frozenset({"EU", "EZ", "UN", "QO", "ZZ", "XA", "XB"})
 # What a form shows when a field fails the schema (the same one the JSON API uses).
 FIELD_MESSAGES = {
     "email": "Enter a valid email address.",
@@ -39,26 +32,6 @@ FIELD_MESSAGES = {
     "country": "Choose your country.",
     "locale": "Choose a language.",
 }
-LANGUAGE_NAMES = {"en": "English", "zh": "中文"}
-
-
-def safe_next(value: str | None, default: str = "/") -> str:
-    """Only local paths: never redirect a friend to another site."""
-    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
-        return value
-    return default
-
-
-@lru_cache(maxsize=len(LOCALES))
-def countries(locale: str) -> list[tuple[str, str]]:
-    """(code, name) of every country, named and sorted in the viewer's language."""
-    names = Locale.parse(locale if locale in LOCALES else "en").territories
-    found = [
-        (code, name)
-        for code, name in names.items()
-        if re.fullmatch(r"[A-Z]{2}", code) and code not in _NOT_COUNTRIES
-    ]
-    return sorted(found, key=lambda item: item[1])
 
 
 def _guess_country(request: Request) -> str:
@@ -70,10 +43,6 @@ def _guess_country(request: Request) -> str:
         if len(pieces) >= 2 and re.fullmatch(r"[A-Za-z]{2}", pieces[-1]):
             return pieces[-1].upper()
     return "CN"
-
-
-def _gettext(request: Request, user: User | None) -> Gettext:
-    return gettext_for(request_locale(request, user))
 
 
 def error_text(exc: CanyuError, _: Gettext) -> str:
@@ -90,18 +59,12 @@ def _page(
     session: DbSession,
     status_code: int = 200,
 ) -> HTMLResponse:
-    unread = community.unread_count(session, user=user) if user is not None else 0
     locale = request_locale(request, user)
     base = {
-        "unread": unread,
         "countries": countries(locale),
         "language_names": LANGUAGE_NAMES,
     }
     return render(request, template, base | context, user=user, status_code=status_code)
-
-
-def _redirect(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
 
 
 def _set_session_cookie(request: Request, response: Response, raw: str) -> None:
@@ -116,28 +79,13 @@ def _set_session_cookie(request: Request, response: Response, raw: str) -> None:
     )
 
 
-def _set_locale_cookie(request: Request, response: Response, locale: str) -> None:
-    response.set_cookie(
-        LOCALE_COOKIE,
-        locale,
-        max_age=LOCALE_COOKIE_SECONDS,
-        httponly=True,
-        samesite="lax",
-        secure=is_secure(request),
-    )
-
-
-def _signin_url(next_url: str) -> str:
-    return "/signin?" + urlencode({"next": next_url})
-
-
 # --- sign-up ----------------------------------------------------------------------------------
 
 
 @router.get("/signup", response_class=HTMLResponse)
 def signup_form(request: Request, user: MaybeUser, session: DbSession, next: str = "/") -> Response:
     if user is not None:
-        return _redirect(safe_next(next))
+        return redirect(safe_next(next))
     values = {
         "email": "",
         "display_name": "",
@@ -167,7 +115,7 @@ def signup(
 ) -> Response:
     check_csrf(request, csrf_token)
     values = {"email": email, "display_name": display_name, "country": country, "locale": locale}
-    _ = _gettext(request, None)
+    _ = gettext_of(request, None)
     errors: dict[str, str] = {}
     status_code = 422
     try:
@@ -204,9 +152,9 @@ def signup(
         field = exc.details.get("field", "") if isinstance(exc.details, dict) else ""
         errors[field if field in FIELD_MESSAGES else ""] = error_text(exc, _)
     else:
-        response = _redirect(safe_next(next))
+        response = redirect(safe_next(next))
         _set_session_cookie(request, response, raw)
-        _set_locale_cookie(request, response, user.locale)
+        set_locale_cookie(request, response, user.locale)
         return response
     return _page(
         request,
@@ -224,7 +172,7 @@ def signup(
 @router.get("/signin", response_class=HTMLResponse)
 def signin_form(request: Request, user: MaybeUser, session: DbSession, next: str = "/") -> Response:
     if user is not None:
-        return _redirect(safe_next(next))
+        return redirect(safe_next(next))
     return _page(
         request,
         "signin.html",
@@ -253,7 +201,7 @@ def signin(
         session.commit()
     except CanyuError as exc:
         session.rollback()
-        context = {"email": email, "error": error_text(exc, _gettext(request, None))}
+        context = {"email": email, "error": error_text(exc, gettext_of(request, None))}
         return _page(
             request,
             "signin.html",
@@ -262,7 +210,7 @@ def signin(
             session=session,
             status_code=exc.status_code,
         )
-    response = _redirect(safe_next(next))
+    response = redirect(safe_next(next))
     _set_session_cookie(request, response, raw)
     return response
 
@@ -274,127 +222,9 @@ def signout(request: Request, session: DbSession, csrf_token: FormStr = "") -> R
     if raw:
         service.end_web_session(session, raw_token=raw)
         session.commit()
-    response = _redirect("/")
+    response = redirect("/")
     response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="lax", secure=is_secure(request))
     return response
-
-
-# --- profile and API tokens -------------------------------------------------------------------
-
-
-def _profile_page(
-    request: Request,
-    session: DbSession,
-    user: User,
-    *,
-    values: dict[str, str] | None = None,
-    error: str | None = None,
-    token_error: str | None = None,
-    new_token: str | None = None,
-    saved: bool = False,
-    status_code: int = 200,
-) -> HTMLResponse:
-    tokens = sorted(service.list_api_tokens(session, user=user), key=lambda t: -t.id)
-    context = {
-        "values": values
-        or {"display_name": user.display_name, "locale": user.locale, "country": user.country},
-        "error": error,
-        "token_error": token_error,
-        "new_token": new_token,
-        "saved": saved,
-        "tokens": tokens,
-        "posts": community.posts_by_author(session, user=user, limit=20),
-        # The profile is where a friend decides whether changelogs name them (canyu.releases).
-        "named_in_changelogs": not releases.credit_opted_out(session, user=user),
-    }
-    return _page(
-        request, "profile.html", context, user=user, session=session, status_code=status_code
-    )
-
-
-@router.get("/profile", response_class=HTMLResponse)
-def profile(request: Request, user: MaybeUser, session: DbSession, saved: int = 0) -> Response:
-    if user is None:
-        return _redirect(_signin_url("/profile"))
-    return _profile_page(request, session, user, saved=bool(saved))
-
-
-@router.post("/profile", response_class=HTMLResponse)
-def update_profile(
-    request: Request,
-    user: MaybeUser,
-    session: DbSession,
-    csrf_token: FormStr = "",
-    display_name: FormStr = "",
-    locale: FormStr = "",
-    country: FormStr = "",
-) -> Response:
-    check_csrf(request, csrf_token)
-    if user is None:
-        return _redirect(_signin_url("/profile"))
-    values = {"display_name": display_name, "locale": locale, "country": country}
-    try:
-        service.update_profile(
-            session, user=user, display_name=display_name, locale=locale, country=country
-        )
-        session.commit()
-    except CanyuError as exc:
-        session.rollback()
-        return _profile_page(
-            request,
-            session,
-            user,
-            values=values,
-            error=error_text(exc, _gettext(request, user)),
-            status_code=exc.status_code,
-        )
-    response = _redirect("/profile?saved=1")
-    # The page follows the language the friend just chose.
-    _set_locale_cookie(request, response, user.locale)
-    return response
-
-
-@router.post("/profile/tokens", response_class=HTMLResponse)
-def create_token(
-    request: Request,
-    user: MaybeUser,
-    session: DbSession,
-    csrf_token: FormStr = "",
-    name: FormStr = "",
-) -> Response:
-    check_csrf(request, csrf_token)
-    if user is None:
-        return _redirect(_signin_url("/profile"))
-    try:
-        _token, raw = service.create_api_token(session, user=user, name=name)
-        session.commit()
-    except CanyuError as exc:
-        session.rollback()
-        return _profile_page(
-            request,
-            session,
-            user,
-            token_error=error_text(exc, _gettext(request, user)),
-            status_code=exc.status_code,
-        )
-    # Shown once, on this response only; only its hash is stored.
-    return _profile_page(request, session, user, new_token=raw)
-
-
-@router.post("/profile/tokens/{token_id}/revoke")
-def revoke_token(
-    token_id: int,
-    request: Request,
-    user: MaybeUser,
-    session: DbSession,
-    csrf_token: FormStr = "",
-) -> Response:
-    check_csrf(request, csrf_token)
-    if user is None:
-        return _redirect(_signin_url("/profile"))
-    service.revoke_api_token(session, user=user, token_id=token_id)
-    session.commit()
-    return _redirect("/profile")
 
 
 # --- language ---------------------------------------------------------------------------------
@@ -409,9 +239,9 @@ def switch_locale(
 ) -> Response:
     check_csrf(request, csrf_token)
     back = safe_next(next, safe_next(_referer_path(request)))
-    response = _redirect(back)
+    response = redirect(back)
     if locale in LOCALES:
-        _set_locale_cookie(request, response, locale)
+        set_locale_cookie(request, response, locale)
     return response
 
 

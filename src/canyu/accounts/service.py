@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from canyu.accounts.models import ApiToken, Role, User, WebSession
 from canyu.db import utcnow
-from canyu.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from canyu.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 
 SUPPORTED_LOCALES = ("en", "zh")
 MIN_PASSWORD = 8
@@ -229,3 +229,10 @@ def revoke_api_token(session: Session, *, user: User, token_id: int) -> None:
 
 def list_api_tokens(session: Session, *, user: User) -> list[ApiToken]:
     return list(session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)))
+
+
+def require_team(actor: User | None) -> None:
+    """The one team check: a friend is refused. None is canyu acting on its own (a periodic
+    job, an operator's command), which may do what the team may."""
+    if actor is not None and not actor.is_team:
+        raise Forbidden("Only team members can do this.")

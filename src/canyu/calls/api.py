@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session
 
 from canyu.accounts.deps import TeamUser, optional_user
 from canyu.accounts.models import User
-from canyu.calls import scheduling as _scheduling  # noqa: F401  (registers the periodic jobs)
 from canyu.calls import service
 from canyu.calls.models import Appeal, CallMark
 from canyu.calls.schemas import (
@@ -31,8 +30,8 @@ from canyu.calls.schemas import (
     PackOut,
     VerifiedOut,
 )
-from canyu.calls.sender import CodeSender, load_sender
-from canyu.calls.settings import CallsSettings, get_calls_settings
+from canyu.calls.sender import CodeSender
+from canyu.calls.settings import CallsSettings
 from canyu.db import MAX_ID
 from canyu.deps import DbSession
 from canyu.errors import Forbidden, Unauthorized
@@ -44,15 +43,13 @@ DEVICE_TOKEN_PREFIX = "cyd_"  # noqa: S105 (a public prefix, not a secret)
 
 
 def calls_settings(request: Request) -> CallsSettings:
-    settings: CallsSettings | None = getattr(request.app.state, "calls_settings", None)
-    return settings or get_calls_settings()
+    settings: CallsSettings = request.app.state.calls_settings
+    return settings
 
 
-def code_sender(
-    request: Request, settings: Annotated[CallsSettings, Depends(calls_settings)]
-) -> CodeSender:
-    sender: CodeSender | None = getattr(request.app.state, "calls_sender", None)
-    return sender or load_sender(settings.code_sender)
+def code_sender(request: Request) -> CodeSender:
+    sender: CodeSender = request.app.state.calls_sender
+    return sender
 
 
 def pack_publisher(

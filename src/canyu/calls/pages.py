@@ -4,11 +4,12 @@ Thin: forms are checked for CSRF and handed to ``service``; errors come back on 
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
-from fastapi import APIRouter, Form, Path, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import Response
 
+from canyu.accounts import service as accounts
 from canyu.accounts.deps import MaybeUser
 from canyu.accounts.models import User
 from canyu.calls import service
@@ -19,22 +20,14 @@ from canyu.deps import DbSession
 from canyu.errors import CanyuError, InvalidInput
 from canyu.i18n import gettext_for
 from canyu.web.csrf import check_csrf
+from canyu.web.forms import FormStr, redirect, signin_redirect
 from canyu.web.templating import render, request_locale
 
 router = APIRouter(include_in_schema=False)
 
-FormStr = Annotated[str, Form()]
 NumberPath = Annotated[str, Path(max_length=64)]
 CATEGORIES = [c.value for c in Category]
 SPAM_CATEGORIES = sorted(c.value for c in BLOCKING)
-
-
-def _redirect(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
-
-
-def _signin(next_url: str) -> RedirectResponse:
-    return _redirect("/signin?" + urlencode({"next": next_url}))
 
 
 def _number_url(e164: str, suffix: str = "") -> str:
@@ -90,7 +83,7 @@ def my_marks(
     done: Annotated[str | None, Query(max_length=16)] = None,
 ) -> Response:
     if user is None:
-        return _signin("/calls")
+        return signin_redirect("/calls")
     return _marks_page(request, session, user, done=done)
 
 
@@ -104,7 +97,7 @@ def mark(
     category: FormStr = "",
 ) -> Response:
     if user is None:
-        return _signin("/calls")
+        return signin_redirect("/calls")
     check_csrf(request, csrf_token)
     settings = _settings(request)
     try:
@@ -129,7 +122,7 @@ def mark(
             values={"number": number[:64], "category": category[:32]},
             status_code=exc.status_code,
         )
-    return _redirect("/calls?done=marked")
+    return redirect("/calls?done=marked")
 
 
 @router.post("/calls/marks/withdraw")
@@ -141,7 +134,7 @@ def withdraw(
     number: FormStr = "",
 ) -> Response:
     if user is None:
-        return _signin("/calls")
+        return signin_redirect("/calls")
     check_csrf(request, csrf_token)
     try:
         service.withdraw_mark(session, user=user, number=number[:64], settings=_settings(request))
@@ -150,7 +143,7 @@ def withdraw(
         return _marks_page(
             request, session, user, error=_message(request, user, exc), status_code=exc.status_code
         )
-    return _redirect("/calls?done=withdrawn")
+    return redirect("/calls?done=withdrawn")
 
 
 @router.get("/calls/lookup")
@@ -168,7 +161,7 @@ def find_number(
         )
     except InvalidInput as exc:
         if user is None:
-            return _signin("/calls")
+            return signin_redirect("/calls")
         return _marks_page(
             request,
             session,
@@ -177,7 +170,7 @@ def find_number(
             values={"number": number, "category": "fraud"},
             status_code=422,
         )
-    return _redirect(_number_url(phone.e164))
+    return redirect(_number_url(phone.e164))
 
 
 # --- a number's page --------------------------------------------------------------------------
@@ -260,7 +253,7 @@ def appeal_form(
     step: Annotated[str, Query(max_length=8)] = "code",
 ) -> Response:
     if user is None:
-        return _signin(_number_url(number, "/appeal"))
+        return signin_redirect(_number_url(number, "/appeal"))
     try:
         return _appeal_page(
             request,
@@ -288,7 +281,7 @@ def appeal_send_code(
     csrf_token: FormStr = "",
 ) -> Response:
     if user is None:
-        return _signin(_number_url(number, "/appeal"))
+        return signin_redirect(_number_url(number, "/appeal"))
     check_csrf(request, csrf_token)
     settings = _settings(request)
     try:
@@ -297,7 +290,7 @@ def appeal_send_code(
             session,
             user=user,
             number=number,
-            sender=code_sender(request, settings),
+            sender=code_sender(request),
             settings=settings,
         )
     except CanyuError as exc:
@@ -311,7 +304,7 @@ def appeal_send_code(
             error=_message(request, user, exc),
             status_code=exc.status_code,
         )
-    return _redirect(_number_url(sent.e164, "/appeal?step=verify"))
+    return redirect(_number_url(sent.e164, "/appeal?step=verify"))
 
 
 @router.post("/calls/numbers/{number}/appeal/verify")
@@ -324,7 +317,7 @@ def appeal_verify(
     code: FormStr = "",
 ) -> Response:
     if user is None:
-        return _signin(_number_url(number, "/appeal"))
+        return signin_redirect(_number_url(number, "/appeal"))
     check_csrf(request, csrf_token)
     try:
         service.verify_code(
@@ -341,7 +334,7 @@ def appeal_verify(
             error=_message(request, user, exc),
             status_code=exc.status_code,
         )
-    return _redirect(_number_url(number, "/appeal?step=appeal"))
+    return redirect(_number_url(number, "/appeal?step=appeal"))
 
 
 @router.post("/calls/numbers/{number}/appeal")
@@ -355,7 +348,7 @@ def appeal_submit(
     reason: FormStr = "",
 ) -> Response:
     if user is None:
-        return _signin(_number_url(number, "/appeal"))
+        return signin_redirect(_number_url(number, "/appeal"))
     check_csrf(request, csrf_token)
     try:
         service.file_appeal(
@@ -379,7 +372,7 @@ def appeal_submit(
             values={"business_name": business_name[:200], "reason": reason[:4000]},
             status_code=exc.status_code,
         )
-    return _redirect(_number_url(number, "/appeal?step=done"))
+    return redirect(_number_url(number, "/appeal?step=done"))
 
 
 # --- the team's queue -------------------------------------------------------------------------
@@ -393,16 +386,8 @@ def appeal_queue(
     done: Annotated[str | None, Query(max_length=16)] = None,
 ) -> Response:
     if user is None:
-        return _signin("/calls/appeals")
-    if not user.is_team:
-        _ = gettext_for(request_locale(request, user))
-        return render(
-            request,
-            "error.html",
-            {"status": 403, "message": _("Only team members can do this.")},
-            user=user,
-            status_code=403,
-        )
+        return signin_redirect("/calls/appeals")
+    accounts.require_team(user)
     appeals = service.appeal_queue(session)
     summaries = {
         a.id: service.summarise(
@@ -439,7 +424,7 @@ def decide_appeal(
     note: FormStr = "",
 ) -> Response:
     if user is None:
-        return _signin("/calls/appeals")
+        return signin_redirect("/calls/appeals")
     check_csrf(request, csrf_token)
     if decision not in ("uphold", "reject"):
         raise InvalidInput("Choose uphold or reject.")
@@ -451,7 +436,7 @@ def decide_appeal(
         note=note[:2000],
         settings=_settings(request),
     )
-    return _redirect(f"/calls/appeals?done={decision}")
+    return redirect(f"/calls/appeals?done={decision}")
 
 
 @router.post("/calls/numbers/{number}/decide")
@@ -465,7 +450,7 @@ def decide_number(
     category: FormStr = "",
 ) -> Response:
     if user is None:
-        return _signin(_number_url(number))
+        return signin_redirect(_number_url(number))
     check_csrf(request, csrf_token)
     row = service.decide_number(
         session,
@@ -475,4 +460,4 @@ def decide_number(
         category=category[:32] or None,
         settings=_settings(request),
     )
-    return _redirect(_number_url(row.e164))
+    return redirect(_number_url(row.e164))

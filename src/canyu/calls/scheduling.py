@@ -1,5 +1,5 @@
 """The calls domain's periodic jobs: rescoring busy numbers, rebuilding and publishing packs,
-and recomputing friends' agreement with the crowd. Registered on import (api.py imports this)."""
+and recomputing friends' agreement with the crowd. Scheduled by canyu.calls.install."""
 
 from __future__ import annotations
 
@@ -66,19 +66,17 @@ def _every(minutes: float) -> BaseTrigger:
     return IntervalTrigger(seconds=max(1.0, minutes * 60))
 
 
-jobs.register(
+JOBS = (
     jobs.Job(
         "calls-packs",
         run_packs,
         lambda ctx: _every(calls_settings(ctx.app).pack_interval_minutes),
         first_run_after=timedelta(seconds=30),
-    )
-)
-jobs.register(
+    ),
     jobs.Job(
         "calls-rescore",
         run_rescore,
         lambda ctx: _every(calls_settings(ctx.app).rescore_interval_seconds / 60),
-    )
+    ),
+    jobs.Job("calls-reporter-stats", run_reporter_stats, lambda _ctx: _every(60)),
 )
-jobs.register(jobs.Job("calls-reporter-stats", run_reporter_stats, lambda _ctx: _every(60)))

@@ -385,7 +385,7 @@ class Device:
         import paho.mqtt.client as mqtt
         from paho.mqtt.enums import CallbackAPIVersion
 
-        from canyu.devices.push import parse_mqtt_url
+        from canyu.devices.topics import parse_mqtt_url
 
         state = self._require()
         pushes: queue.Queue[bytes] = queue.Queue()

@@ -9,9 +9,10 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from babel import Locale
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
+from canyu.accounts import service as accounts
 from canyu.accounts.deps import MaybeUser
 from canyu.accounts.models import User
 from canyu.community import credits, notices, service, workflow
@@ -19,14 +20,14 @@ from canyu.community.language import SUPPORTED as SUPPORTED_LANGUAGES
 from canyu.community.models import Kind, Post, Status
 from canyu.community.similar import MAX_QUERY, SimilarPost, SimilarPosts
 from canyu.deps import DbSession
-from canyu.errors import CanyuError, Forbidden, InvalidInput
-from canyu.i18n import Gettext, gettext_for
+from canyu.errors import CanyuError, InvalidInput
+from canyu.i18n import Gettext
 from canyu.web.csrf import check_csrf
+from canyu.web.forms import FormStr, gettext_of, here, redirect, safe_next, signin_redirect
 from canyu.web.templating import render, request_locale
 
 router = APIRouter(include_in_schema=False)
 
-FormStr = Annotated[str, Form()]
 PAGE_SIZE = 20
 CONSOLE_PAGE_SIZE = 25
 MAX_PAGE_NUMBER = 10_000
@@ -80,30 +81,6 @@ def _url(path: str, params: Mapping[str, object]) -> str:
     return f"{path}?{urlencode(clean)}" if clean else path
 
 
-def _here(request: Request) -> str:
-    query = request.url.query
-    return f"{request.url.path}?{query}" if query else request.url.path
-
-
-def safe_next(value: str | None, default: str = "/") -> str:
-    """Only local paths: never redirect a friend to another site."""
-    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
-        return value
-    return default
-
-
-def _redirect(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
-
-
-def _signin(next_url: str) -> RedirectResponse:
-    return _redirect(_url("/signin", {"next": next_url}))
-
-
-def _gettext(request: Request, user: User | None) -> Gettext:
-    return gettext_for(request_locale(request, user))
-
-
 def error_text(exc: CanyuError, _: Gettext) -> str:
     """A refused field gets a friendly sentence; any other message is translated if known."""
     field = exc.details.get("field") if isinstance(exc.details, dict) else None
@@ -126,7 +103,7 @@ def _page(
     *,
     status_code: int = 200,
 ) -> HTMLResponse:
-    """Render with what every portal page needs: the nav's unread count and label helpers."""
+    """Render with what every portal page needs: label helpers."""
     locale = request_locale(request, user)
     languages = Locale.parse(locale).languages
 
@@ -134,9 +111,8 @@ def _page(
         return str(languages.get(code, code))
 
     base: dict[str, Any] = {
-        "unread": service.unread_count(session, user=user) if user is not None else 0,
         "language_name": language_name,
-        "here": _here(request),
+        "here": here(request),
     }
     return render(request, template, base | context, user=user, status_code=status_code)
 
@@ -251,10 +227,10 @@ def _vote_action(
     check_csrf(request, csrf_token)
     back = safe_next(next_url, f"/posts/{post_id}")
     if user is None:
-        return _signin(back)
+        return signin_redirect(back)
     action(session, user=user, post_id=post_id)
     session.commit()
-    return _redirect(back)
+    return redirect(back)
 
 
 @router.post("/posts/{post_id}/vote")
@@ -292,7 +268,7 @@ def comment(
 ) -> Response:
     check_csrf(request, csrf_token)
     if user is None:
-        return _signin(f"/posts/{post_id}")
+        return signin_redirect(f"/posts/{post_id}")
     try:
         created = service.add_comment(session, author=user, post_id=post_id, body=body)
         session.commit()
@@ -305,10 +281,10 @@ def comment(
             user,
             post,
             comment_body=body,
-            comment_error=error_text(exc, _gettext(request, user)),
+            comment_error=error_text(exc, gettext_of(request, user)),
             status_code=exc.status_code,
         )
-    return _redirect(f"/posts/{post_id}#comment-{created.id}")
+    return redirect(f"/posts/{post_id}#comment-{created.id}")
 
 
 # --- submitting -----------------------------------------------------------------------------
@@ -337,7 +313,7 @@ def _submit_view(
 @router.get("/submit", response_class=HTMLResponse)
 def submit_form(request: Request, session: DbSession, user: MaybeUser, kind: str = "") -> Response:
     if user is None:
-        return _signin("/submit")
+        return signin_redirect("/submit")
     chosen = _parse_enum(Kind, kind) or Kind.BUG
     values = {
         "kind": chosen.value,
@@ -363,7 +339,7 @@ def submit(
 ) -> Response:
     check_csrf(request, csrf_token)
     if user is None:
-        return _signin("/submit")
+        return signin_redirect("/submit")
     values = {
         "kind": kind,
         "title": title,
@@ -390,11 +366,11 @@ def submit(
             session,
             user,
             values,
-            error=error_text(exc, _gettext(request, user)),
+            error=error_text(exc, gettext_of(request, user)),
             error_field="kind" if _parse_enum(Kind, kind) is None else str(field),
             status_code=exc.status_code,
         )
-    return _redirect(f"/posts/{post.id}")
+    return redirect(f"/posts/{post.id}")
 
 
 # --- notifications and the honour roll ------------------------------------------------------
@@ -403,8 +379,8 @@ def submit(
 @router.get("/notifications", response_class=HTMLResponse)
 def notifications(request: Request, session: DbSession, user: MaybeUser) -> Response:
     if user is None:
-        return _signin("/notifications")
-    _ = _gettext(request, user)
+        return signin_redirect("/notifications")
+    _ = gettext_of(request, user)
     found = service.list_notifications(session, user=user, limit=service.MAX_PAGE)
     items = [(n, notices.describe(n.payload, _)) for n in found]
     return _page(request, session, user, "notifications.html", {"items": items})
@@ -416,10 +392,10 @@ def mark_read(
 ) -> Response:
     check_csrf(request, csrf_token)
     if user is None:
-        return _signin("/notifications")
+        return signin_redirect("/notifications")
     service.mark_notifications_read(session, user=user)
     session.commit()
-    return _redirect("/notifications")
+    return redirect("/notifications")
 
 
 @router.get("/honour", response_class=HTMLResponse)
@@ -437,11 +413,6 @@ def honour(request: Request, session: DbSession, user: MaybeUser) -> Response:
 
 
 # --- the team console -----------------------------------------------------------------------
-
-
-def _require_team(user: User) -> None:
-    if not user.is_team:
-        raise Forbidden("Only team members can do this.")
 
 
 def _console_view(
@@ -520,8 +491,8 @@ def _console_view(
 @router.get("/console", response_class=HTMLResponse)
 def console(request: Request, session: DbSession, user: MaybeUser) -> Response:
     if user is None:
-        return _signin(_here(request))
-    _require_team(user)
+        return signin_redirect(here(request))
+    accounts.require_team(user)
     return _console_view(request, session, user, dict(request.query_params))
 
 
@@ -548,8 +519,8 @@ def _console_action(
     check_csrf(request, csrf_token)
     target, params = _console_back(back)
     if user is None:
-        return _signin(target)
-    _require_team(user)
+        return signin_redirect(target)
+    accounts.require_team(user)
     try:
         action(user)
         session.commit()
@@ -563,15 +534,15 @@ def _console_action(
             session,
             user,
             params,
-            error=error_text(exc, _gettext(request, user)),
+            error=error_text(exc, gettext_of(request, user)),
             error_details=[(f"#{k}", str(v)) for k, v in details.items()],
             checked=checked,
             status_code=exc.status_code,
         )
     path = urlsplit(target).path
     if path.startswith("/console"):
-        return _redirect(_url(path, params | {"done": done}))
-    return _redirect(target)
+        return redirect(_url(path, params | {"done": done}))
+    return redirect(target)
 
 
 def _post_id(value: str) -> int:

@@ -13,6 +13,7 @@ from enum import StrEnum
 from sqlalchemy import Select, and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from canyu.accounts import service as accounts
 from canyu.accounts.models import User
 from canyu.community import notices, ranking, workflow
 from canyu.community.credits import Contribution
@@ -30,7 +31,7 @@ from canyu.community.models import (
     VoteCredit,
 )
 from canyu.db import MAX_ID, utcnow
-from canyu.errors import Conflict, Forbidden, InvalidInput, NotFound
+from canyu.errors import Conflict, InvalidInput, NotFound
 from canyu.i18n import gettext_for
 from canyu.mail import Email, queue_email
 
@@ -83,11 +84,6 @@ def parse_kind(value: str) -> Kind:
         return Kind(value)
     except ValueError:
         raise InvalidInput(f"Unknown kind {value!r}; one of: bug, idea.") from None
-
-
-def _require_team(actor: User) -> None:
-    if not actor.is_team:
-        raise Forbidden("Only team members can do this.")
 
 
 # --- posts -------------------------------------------------------------------------------
@@ -316,6 +312,26 @@ def _notify(
     return created
 
 
+def tell(
+    session: Session, *, user_id: int, posts: Sequence[Post], event: str, **facts: object
+) -> list[Notification]:
+    """A notification to one friend about each of these posts, from another domain's event
+    (a build with their post is on their phone); the portal shows it, no email is sent."""
+    created = [
+        Notification(
+            user_id=user_id,
+            post_id=post.id,
+            kind=event,
+            payload={"event": event, "post_id": post.id, "post_title": post.title, **facts},
+            created_at=utcnow(),
+        )
+        for post in posts
+    ]
+    session.add_all(created)
+    session.flush()
+    return created
+
+
 def _record_status(
     session: Session, *, post: Post, to: Status, reason: str | None, actor: User | None
 ) -> None:
@@ -336,7 +352,7 @@ def _record_status(
 def change_status(
     session: Session, *, actor: User, post_id: int, status: str, reason: str | None = None
 ) -> Post:
-    _require_team(actor)
+    accounts.require_team(actor)
     target = workflow.parse_status(status)
     post = get_post(session, post_id=post_id)
     _no_nul(reason, field="reason")
@@ -368,7 +384,7 @@ def bulk_change_status(
     reason: str | None = None,
 ) -> list[Post]:
     """All or nothing: every post moves, or none does and the error names the ones that cannot."""
-    _require_team(actor)
+    accounts.require_team(actor)
     if not post_ids:
         raise InvalidInput("Choose at least one post.")
     if len(post_ids) > MAX_PAGE:
@@ -407,7 +423,7 @@ def status_history(session: Session, *, post_id: int) -> list[StatusChange]:
 
 def merge(session: Session, *, actor: User, source_id: int, target_id: int) -> Merge:
     """Mark ``source`` a duplicate of ``target``; its distinct voters count for the target."""
-    _require_team(actor)
+    accounts.require_team(actor)
     if source_id == target_id:
         raise InvalidInput("A post cannot be merged into itself.")
     source = get_post(session, post_id=source_id)
@@ -445,7 +461,7 @@ def merge(session: Session, *, actor: User, source_id: int, target_id: int) -> M
 
 def undo_merge(session: Session, *, actor: User, source_id: int) -> Post:
     """Reopen a merged post exactly as it was; the target loses only the voters it gained."""
-    _require_team(actor)
+    accounts.require_team(actor)
     source = get_post(session, post_id=source_id)
     record = session.scalar(
         select(Merge)

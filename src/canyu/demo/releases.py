@@ -21,6 +21,7 @@ from canyu.accounts.models import User
 from canyu.community.models import Post, Status
 from canyu.db import utcnow
 from canyu.devices import service as devices
+from canyu.devices.identity import token_hash
 from canyu.releases import health, service
 from canyu.releases.models import HealthSample, ProductKind, RolloutStatus
 from canyu.releases.offers import OfferBook
@@ -140,7 +141,7 @@ def add_demo_releases(
         tokens[name] = []
         for i in range(fleet):
             owner = owners[(step * 97 + i) % len(owners)] if owners and rng.random() < 0.7 else None
-            done = devices.register(
+            done = service.enrol_device(
                 session,
                 product_key=product.key,
                 hardware_id=f"demo-{product.key}-{i:04d}",
@@ -163,8 +164,10 @@ def add_demo_releases(
         )
         for n, (token, _owner) in enumerate(tokens[name]):
             device = devices.authenticate(session, raw_token=token)
-            if devices.check_in(session, device=device, version=None, offers=runtime.offers):
-                devices.report(
+            if service.check_in(
+                session, token_digest=token_hash(token), version=None, offers=runtime.offers
+            ):
+                service.report(
                     session,
                     device=device,
                     report_id=f"demo-{PREVIOUS}-{n:04d}",
@@ -219,11 +222,13 @@ def add_demo_releases(
         runtime.offers.invalidate()
         for n, (token, _owner) in enumerate(tokens[ROLLING]):
             device = devices.authenticate(session, raw_token=token)
-            offer = devices.check_in(session, device=device, version=None, offers=runtime.offers)
+            offer = service.check_in(
+                session, token_digest=token_hash(token), version=None, offers=runtime.offers
+            )
             if offer is None or offer.target.version != CURRENT:
                 continue
             ok = installs % 9 != 4
-            devices.report(
+            service.report(
                 session,
                 device=device,
                 report_id=f"demo-{CURRENT}-{n:04d}",
@@ -235,7 +240,7 @@ def add_demo_releases(
             )
             installs += 1
             if installs == 3:
-                devices.report(
+                service.report(
                     session,
                     device=device,
                     report_id=f"demo-crash-{n:04d}",

@@ -1,1 +1,1 @@
-"""Device registry, check-ins, install reports and pushes over MQTT."""
+"""The device registry: identity and tokens, sightings, pushes and telemetry over MQTT."""

@@ -1,10 +1,10 @@
-"""Tables of the devices domain: the registry, install and crash reports, installed notices."""
+"""Tables of the devices domain: the registry of devices."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from canyu.db import POSTGRESQL_ONLY, Base, utcnow
@@ -45,41 +45,3 @@ class Device(Base):
     registered_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
-
-
-class DeviceReport(Base):
-    """An install result or a crash count; ``report_id`` comes from the device, so retries of
-    the same report are recognised and counted once."""
-
-    __tablename__ = "device_reports"
-    __table_args__ = (
-        UniqueConstraint("device_id", "report_id", name="uq_device_reports_device_report"),
-        Index("ix_device_reports_rollout_kind", "rollout_id", "kind", "success"),
-        Index("ix_device_reports_build_kind", "build_id", "kind", "success"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"))
-    report_id: Mapped[str] = mapped_column(String(64))
-    kind: Mapped[str] = mapped_column(String(8))  # "install" or "crash"
-    build_id: Mapped[int] = mapped_column(ForeignKey("builds.id"))
-    rollout_id: Mapped[int | None] = mapped_column(ForeignKey("rollouts.id"))
-    success: Mapped[bool | None] = mapped_column(Boolean)
-    failure_code: Mapped[str | None] = mapped_column(String(64))
-    crashes: Mapped[int] = mapped_column(default=0)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class InstalledNotice(Base):
-    """A friend was told that a build with their post is on their phone (told once per build)."""
-
-    __tablename__ = "installed_notices"
-
-    user_id: Mapped[int] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
-    )
-    build_id: Mapped[int] = mapped_column(
-        ForeignKey("builds.id", ondelete="CASCADE"), primary_key=True
-    )
-    device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id", ondelete="SET NULL"))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -12,20 +12,16 @@ import logging
 import threading
 from collections.abc import Sequence
 from typing import Any, Protocol
-from urllib.parse import urlsplit
 
 import paho.mqtt.publish as mqtt_publish
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from canyu.devices.topics import parse_mqtt_url
+
 log = logging.getLogger("canyu.push")
 
 Message = tuple[str, dict[str, Any]]
-TOPIC_ROOT = "canyu"
-
-
-def topic(product: str, channel: str, country: str) -> str:
-    return f"{TOPIC_ROOT}/{product}/{channel}/{country}"
 
 
 class Pusher(Protocol):
@@ -37,13 +33,6 @@ class NullPusher:
 
     def publish(self, messages: Sequence[Message]) -> None:
         return None
-
-
-def parse_mqtt_url(url: str) -> tuple[str, int]:
-    parts = urlsplit(url)
-    if parts.scheme not in ("mqtt", "tcp") or not parts.hostname:
-        raise ValueError(f"expected mqtt://host:port, got {url!r}")
-    return parts.hostname, parts.port or 1883
 
 
 class MqttPusher:

@@ -1,5 +1,6 @@
 """The greetings domain's periodic job: rebuild every country's packs daily (each covers about a
-year from the day it is built) and publish them through TUF. Registered by ``install(app)``."""
+year from the day it is built) and publish them through TUF. Scheduled by
+canyu.greetings.install."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import logging
 from datetime import timedelta
 
 from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]
+from fastapi import FastAPI
 
 from canyu import jobs
 from canyu.greetings import service
@@ -19,7 +21,7 @@ def publisher_for(app: object) -> service.TufPublisher | None:
     from canyu.releases.runtime import release_settings
     from canyu.releases.settings import get_release_settings
 
-    release = release_settings(app) if app is not None else get_release_settings()  # type: ignore[arg-type]
+    release = release_settings(app) if isinstance(app, FastAPI) else get_release_settings()
     if not (release.keys_dir / "targets.pem").exists():
         return None
     return service.TufPublisher(release.tuf_dir, release.keys_dir, release.root_keys_dir)
@@ -44,7 +46,3 @@ JOB = jobs.Job(
     lambda _ctx: IntervalTrigger(seconds=EVERY.total_seconds()),
     first_run_after=timedelta(minutes=2),
 )
-
-
-def register() -> None:
-    jobs.register(JOB)

@@ -36,8 +36,8 @@ from starlette.types import Receive, Scope, Send
 
 from canyu import migrate
 from canyu.db import Database, utcnow
-from canyu.devices.edge import PATH as CHECKIN_PATH
 from canyu.lab.loadgen import REPORTED_VERSION, Idle
+from canyu.releases.checkin import PATH as CHECKIN_PATH
 
 if TYPE_CHECKING:
     from canyu.accounts.models import User
@@ -180,7 +180,7 @@ def _summary(runs: list[dict[str, float]]) -> dict[str, float]:
 
 def bench_token(i: int) -> str:
     """The i-th bench device's token: derived, so a loaded database can be measured again."""
-    from canyu.devices.service import TOKEN_PREFIX
+    from canyu.devices.identity import TOKEN_PREFIX
 
     digest = hashlib.sha256(f"canyu-bench-device-{i}".encode()).digest()
     return TOKEN_PREFIX + base64.urlsafe_b64encode(digest).decode().rstrip("=")
@@ -243,8 +243,8 @@ def _seen_recently(database: Database) -> None:
 def mark_due(url: str, tokens: list[str]) -> None:
     """Mark these tokens' devices last seen two hours ago, so that each one's next check-in
     records a sighting: the steady state of devices that poll hourly (SEEN_EVERY)."""
+    from canyu.devices.identity import token_hash
     from canyu.devices.models import Device
-    from canyu.devices.service import token_hash
 
     database = Database(url)
     try:
@@ -343,7 +343,7 @@ def checkin(
     ] = Idle.SPIN,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
 ) -> None:
-    """Check-in throughput and p50/p99 latency (canyu.devices.edge fast path in front of the
+    """Check-in throughput and p50/p99 latency (canyu.releases.edge fast path in front of the
     whole app), beside a bare ASGI floor and the same check-in through FastAPI's router."""
     from rich.console import Console
 

@@ -308,7 +308,7 @@ class FleetRun:
 
     def _bulk_devices(self, database: Database) -> None:
         """The registry rows `POST /api/v1/devices` would write, inserted in bulk."""
-        from canyu.devices import service as devices
+        from canyu.devices import identity
         from canyu.devices.models import Device
         from canyu.releases.models import ReleaseProduct
 
@@ -327,13 +327,13 @@ class FleetRun:
         rows = []
         for i in range(self.spec.devices):
             owner = self.owner_tokens[i] if i < len(self.owner_tokens) else None
-            token = devices.new_token()
+            token = identity.new_token()
             rows.append(
                 {
-                    "token_hash": devices.token_hash(token),
+                    "token_hash": identity.token_hash(token),
                     "product_id": product_id,
                     "model": PRODUCT,
-                    "hardware_hash": devices.hardware_hash(
+                    "hardware_hash": identity.hardware_hash(
                         PRODUCT, f"SIM-{self.spec.seed}-{i:07d}"
                     ),
                     "country": _pick(self.rng, self.spec.countries),

@@ -1,1 +1,2 @@
-"""The weekly release train, changelogs, TUF repositories, staged rollouts and health gates."""
+"""The weekly release train, changelogs, TUF repositories, staged rollouts, health gates,
+and the update service devices check in with."""

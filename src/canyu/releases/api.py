@@ -13,22 +13,26 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
-from canyu.accounts.deps import CurrentUser, TeamUser
+from canyu.accounts.deps import CurrentUser, MaybeUser, TeamUser
 from canyu.accounts.models import User
+from canyu.config import Settings as AppSettings
 from canyu.db import MAX_ID
-from canyu.deps import DbSession, get_database
+from canyu.deps import DbSession, get_database, get_settings
+from canyu.devices.deps import CurrentDevice
+from canyu.devices.topics import topic
 from canyu.errors import InvalidInput
 from canyu.i18n import gettext_for
 from canyu.releases import changelog as changelog_mod
-from canyu.releases import scheduling as _scheduling  # noqa: F401  (registers the periodic jobs)
-from canyu.releases import service, signing
+from canyu.releases import checkin, service, signing
 from canyu.releases.models import Build, Rollout
-from canyu.releases.runtime import get_runtime
+from canyu.releases.runtime import evaluate_after_commit, get_runtime
 from canyu.releases.schemas import (
     BuildDetail,
     BuildIn,
     BuildOut,
     ChangelogOut,
+    CheckinIn,
+    CheckinOut,
     CountsOut,
     CreditOut,
     CreditPreference,
@@ -36,15 +40,22 @@ from canyu.releases.schemas import (
     DecisionOut,
     EntryOut,
     EventOut,
+    FleetRow,
     PayloadOut,
     ProductIn,
     ProductOut,
+    PushOut,
     ReasonIn,
+    RegisteredOut,
+    RegisterIn,
+    ReportIn,
+    ReportOut,
     RolloutDetail,
     RolloutIn,
     RolloutOut,
     SampleOut,
     TrainPostOut,
+    TufOut,
 )
 from canyu.releases.settings import ReleaseSettings, get_release_settings
 
@@ -375,3 +386,116 @@ def put_credit(body: CreditPreference, user: CurrentUser, session: DbSession) ->
     return CreditPreference(
         opted_out=service.set_credit_optout(session, user=user, opted_out=body.opted_out)
     )
+
+
+# --- devices: enrolment, check-ins, reports -------------------------------------------------
+
+
+@router.post(
+    "/devices",
+    response_model=RegisteredOut,
+    status_code=status.HTTP_201_CREATED,
+    tags=["devices"],
+)
+def register_device(
+    body: RegisterIn,
+    request: Request,
+    session: DbSession,
+    owner: MaybeUser,
+    app_settings: Annotated[AppSettings, Depends(get_settings)],
+    runtime: RuntimeDep,
+) -> RegisteredOut:
+    """Register a device for its updates; send a friend's API token to make them its owner."""
+    done = service.enrol_device(
+        session,
+        product_key=body.product,
+        hardware_id=body.hardware_id,
+        country=body.country,
+        channel=body.channel.value,
+        model=body.model,
+        owner=owner,
+        version=body.version,
+    )
+    base = str(request.base_url).rstrip("/")
+    key = done.product.key
+    return RegisteredOut(
+        device_id=done.device.id,
+        token=done.token,
+        owner_id=done.device.owner_id,
+        push=PushOut(
+            broker=app_settings.mqtt_url or None,
+            topic=topic(key, done.device.channel, done.device.country),
+        ),
+        tuf=TufOut(
+            metadata_url=f"{base}/tuf/{key}/metadata/", targets_url=f"{base}/tuf/{key}/targets/"
+        ),
+        poll_seconds=runtime.settings.poll_seconds,
+    )
+
+
+@router.post(
+    "/devices/checkin",
+    response_model=CheckinOut,
+    tags=["devices"],
+    openapi_extra={
+        "requestBody": {
+            "content": {"application/json": {"schema": CheckinIn.model_json_schema()}},
+            "required": False,
+        }
+    },
+)
+async def check_in(request: Request, runtime: RuntimeDep) -> Response:
+    """Say which build the device runs (``{"version": "1.2.3"}``); get the update to install (a
+    TUF target), if any. Servers answer this in front of the app (canyu.releases.edge) by the
+    same rule; this route is its documented, reference form."""
+    digest, version = checkin.read_request(
+        await request.body(), request.headers.get("authorization")
+    )
+    database = get_database(request)
+    with database.session() as session:
+        offer = service.check_in(
+            session, token_digest=digest, version=version, offers=runtime.offers
+        )
+        session.commit()
+    return Response(
+        checkin.answer(offer, runtime.settings.poll_seconds), media_type="application/json"
+    )
+
+
+@router.post("/devices/reports", response_model=ReportOut, tags=["devices"])
+def report(
+    body: ReportIn,
+    request: Request,
+    device: CurrentDevice,
+    session: DbSession,
+    runtime: RuntimeDep,
+) -> ReportOut:
+    """An install result or a crash count. Idempotent: a retry with the same report_id is
+    acknowledged and counted once."""
+    outcome = service.report(
+        session,
+        device=device,
+        report_id=body.report_id,
+        kind=body.kind,
+        version=body.version,
+        success=body.success,
+        failure_code=body.failure_code,
+        crashes=body.crashes,
+        offers=runtime.offers,
+    )
+    if not outcome.duplicate:
+        evaluate_after_commit(session, get_database(request), runtime, outcome.report.rollout_id)
+    return ReportOut(report_id=body.report_id, accepted=True, duplicate=outcome.duplicate)
+
+
+@router.get("/devices/fleet", response_model=list[FleetRow], tags=["devices"])
+def fleet(
+    actor: TeamUser,
+    session: DbSession,
+    product: Annotated[str | None, Query(min_length=2, max_length=40)] = None,
+) -> list[FleetRow]:
+    """Who runs what: devices by product, channel and build."""
+    return [
+        FleetRow(product=p, channel=c, version=v, devices=n)
+        for p, c, v, n in service.fleet(session, product_key=product)
+    ]

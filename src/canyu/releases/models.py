@@ -1,4 +1,5 @@
-"""Tables of the releases domain: products, builds, payloads, the train, rollouts, health."""
+"""Tables of the releases domain: products, builds, payloads, the train, rollouts, health, and
+the install and crash reports devices send about the builds they were offered."""
 
 from __future__ import annotations
 
@@ -193,4 +194,45 @@ class HealthSample(Base):
     failures: Mapped[int]
     crashes: Mapped[int]
     feedback: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- what devices report about the builds they were offered ---------------------------------
+
+
+class DeviceReport(Base):
+    """An install result or a crash count; ``report_id`` comes from the device, so retries of
+    the same report are recognised and counted once."""
+
+    __tablename__ = "device_reports"
+    __table_args__ = (
+        UniqueConstraint("device_id", "report_id", name="uq_device_reports_device_report"),
+        Index("ix_device_reports_rollout_kind", "rollout_id", "kind", "success"),
+        Index("ix_device_reports_build_kind", "build_id", "kind", "success"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"))
+    report_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(8))  # "install" or "crash"
+    build_id: Mapped[int] = mapped_column(ForeignKey("builds.id"))
+    rollout_id: Mapped[int | None] = mapped_column(ForeignKey("rollouts.id"))
+    success: Mapped[bool | None] = mapped_column(Boolean)
+    failure_code: Mapped[str | None] = mapped_column(String(64))
+    crashes: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class InstalledNotice(Base):
+    """A friend was told that a build with their post is on their phone (told once per build)."""
+
+    __tablename__ = "installed_notices"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    build_id: Mapped[int] = mapped_column(
+        ForeignKey("builds.id", ondelete="CASCADE"), primary_key=True
+    )
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

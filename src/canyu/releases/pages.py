@@ -11,12 +11,12 @@ from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from canyu.accounts import service as accounts
 from canyu.accounts.deps import MaybeUser
 from canyu.accounts.models import User
-from canyu.community import service as community
 from canyu.db import MAX_ID
 from canyu.deps import DbSession
-from canyu.errors import CanyuError, Forbidden
+from canyu.errors import CanyuError
 from canyu.i18n import gettext_for
 from canyu.releases import changelog as changelog_mod
 from canyu.releases import chart, service
@@ -24,6 +24,7 @@ from canyu.releases.runtime import runtime_for
 from canyu.releases.scheduling import schedule_from
 from canyu.releases.train import WEEKDAYS, upcoming
 from canyu.web.csrf import check_csrf
+from canyu.web.forms import signin_redirect
 from canyu.web.templating import render, request_locale
 
 router = APIRouter(include_in_schema=False)
@@ -45,11 +46,7 @@ DONE = {
 def _page(
     request: Request, session: Session, user: User | None, template: str, context: dict[str, Any]
 ) -> HTMLResponse:
-    base = {
-        "nav": "releases",
-        "unread": community.unread_count(session, user=user) if user is not None else 0,
-    }
-    return render(request, template, base | context, user=user)
+    return render(request, template, {"nav": "releases"} | context, user=user)
 
 
 @router.get("/releases", response_class=HTMLResponse)
@@ -167,9 +164,8 @@ def rollout_action(
     check_csrf(request, csrf_token)
     here = f"/releases/rollouts/{rollout_id}"
     if user is None:
-        return RedirectResponse(f"/signin?next={here}", status_code=303)
-    if not user.is_team:
-        raise Forbidden("Only team members can steer rollouts.")
+        return signin_redirect(here)
+    accounts.require_team(user)
     try:
         ACTIONS[action](
             session,

@@ -1,11 +1,10 @@
 """The releases domain's per-process state, kept on the FastAPI app: its copy of the live
-rollouts (offers), its MQTT pusher and the release settings. Created on first use, so app.py
-needs no changes for it."""
+rollouts (offers), its MQTT pusher and the release settings. Made by canyu.releases.install when
+the app is built; ``configure`` makes it again with other settings (a deployment's or a test's)."""
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 
 from fastapi import FastAPI, Request
@@ -20,33 +19,30 @@ from canyu.releases.offers import OfferBook
 from canyu.releases.settings import ReleaseSettings, get_release_settings
 
 log = logging.getLogger("canyu.releases")
-_lock = threading.Lock()
-STATE_KEY = "releases_runtime"
+STATE_KEY = "releases"
 
 
-def release_settings(app: FastAPI) -> ReleaseSettings:
-    """The release settings the app's routes see (tests override them like any dependency)."""
-    provider = app.dependency_overrides.get(get_release_settings, get_release_settings)
-    settings: ReleaseSettings = provider()
-    return settings
+def configure(app: FastAPI, settings: ReleaseSettings) -> service.Runtime:
+    """The app's release runtime, made with these settings; the routes' settings dependency
+    (``get_release_settings``) answers with the same ones."""
+    app_settings: Settings = app.state.settings
+    runtime = service.Runtime(
+        settings=settings,
+        offers=OfferBook(ttl=settings.offer_cache_seconds),
+        pusher=pusher_for(app_settings.mqtt_url),
+    )
+    setattr(app.state, STATE_KEY, runtime)
+    app.dependency_overrides[get_release_settings] = lambda: settings
+    return runtime
 
 
 def runtime_for(app: FastAPI) -> service.Runtime:
-    found: service.Runtime | None = getattr(app.state, STATE_KEY, None)
-    if found is not None:
-        return found
-    with _lock:
-        found = getattr(app.state, STATE_KEY, None)
-        if found is None:
-            settings = release_settings(app)
-            app_settings: Settings = app.state.settings
-            found = service.Runtime(
-                settings=settings,
-                offers=OfferBook(ttl=settings.offer_cache_seconds),
-                pusher=pusher_for(app_settings.mqtt_url),
-            )
-            setattr(app.state, STATE_KEY, found)
-    return found
+    runtime: service.Runtime = getattr(app.state, STATE_KEY)
+    return runtime
+
+
+def release_settings(app: FastAPI) -> ReleaseSettings:
+    return runtime_for(app).settings
 
 
 def get_runtime(request: Request) -> service.Runtime:

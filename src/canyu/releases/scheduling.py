@@ -78,10 +78,10 @@ def tuf_trigger(context: jobs.JobContext) -> BaseTrigger:
     return IntervalTrigger(minutes=_settings(context).tuf_refresh_minutes)
 
 
-jobs.register(jobs.Job("releases-weekly-train", run_train, train_trigger))
-jobs.register(jobs.Job("releases-health-gates", run_gates, gates_trigger))
-jobs.register(
+JOBS = (
+    jobs.Job("releases-weekly-train", run_train, train_trigger),
+    jobs.Job("releases-health-gates", run_gates, gates_trigger),
     jobs.Job(
         "releases-tuf-timestamp", run_tuf_refresh, tuf_trigger, first_run_after=timedelta(minutes=1)
-    )
+    ),
 )

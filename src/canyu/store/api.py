@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Annotated
 
@@ -12,10 +11,11 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from canyu import fastpath
 from canyu.accounts.deps import CurrentUser, MaybeUser, TeamUser
 from canyu.db import MAX_ID
 from canyu.deps import DbSession
-from canyu.errors import CanyuError, NotFound
+from canyu.errors import CanyuError, InvalidInput, NotFound
 from canyu.store import service
 from canyu.store.ledger import DrawPending, LedgerUnavailable, Reservation
 from canyu.store.ledger_redis import RedisLedger
@@ -222,6 +222,7 @@ async def place_purchase(
 
 
 PURCHASE_PATH = re.compile(r"^/api/v1/sales/([1-9][0-9]{0,9})/purchases$")
+MAX_PURCHASE_BODY = 16 * 1024
 
 
 class PurchaseFastLane:
@@ -238,11 +239,16 @@ class PurchaseFastLane:
         if found is None or scope["method"] != "POST" or int(found[1]) > MAX_ID:
             await self.app(scope, receive, send)
             return
-        body = await _read_body(receive)
+        body = await fastpath.read_body(receive, MAX_PURCHASE_BODY)
         try:
+            if len(body) > MAX_PURCHASE_BODY:
+                raise InvalidInput("The purchase body is too large.")
             wanted = PurchaseIn.model_validate_json(body) if body.strip() else PurchaseIn()
         except ValidationError:
             await self.app(scope, _replay(body), send)
+            return
+        except CanyuError as exc:
+            await fastpath.send_error(send, exc)
             return
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         try:
@@ -253,22 +259,13 @@ class PurchaseFastLane:
                 idempotency_key=headers.get("idempotency-key"),
                 wanted=wanted,
             )
-        except CanyuError as exc:
-            error = {"error": {"code": exc.code, "message": exc.message, "details": exc.details}}
-            await _send_json(send, exc.status_code, json.dumps(error).encode())
+        except Exception as exc:
+            # As the app answers: 4xx for ours, 503 for an outage, else a 500 naming the request.
+            await fastpath.send_error(send, fastpath.as_error(exc, where="purchase"))
             return
         extra = [(b"idempotent-replayed", b"true")] if reservation.replayed else []
         payload = ReservationOut.of(reservation).model_dump_json().encode()
-        await _send_json(send, 201, payload, extra)
-
-
-async def _read_body(receive: Receive) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body"):
-            return b"".join(chunks)
+        await fastpath.send_json(send, 201, payload, extra)
 
 
 def _replay(body: bytes) -> Receive:
@@ -276,18 +273,6 @@ def _replay(body: bytes) -> Receive:
         return {"type": "http.request", "body": body, "more_body": False}
 
     return receive
-
-
-async def _send_json(
-    send: Send, status: int, payload: bytes, extra: list[tuple[bytes, bytes]] | None = None
-) -> None:
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(payload)).encode()),
-        *(extra or []),
-    ]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": payload})
 
 
 def _reserve(

@@ -6,18 +6,19 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from canyu.accounts import service as accounts
 from canyu.accounts.deps import MaybeUser
 from canyu.accounts.models import User
 from canyu.db import MAX_ID
 from canyu.deps import DbSession
-from canyu.errors import CanyuError, Forbidden, InvalidInput
+from canyu.errors import CanyuError, InvalidInput
 from canyu.i18n import Gettext, display_country, gettext_for
 from canyu.store import service
 from canyu.store.ledger import SaleTerms
@@ -25,25 +26,12 @@ from canyu.store.models import FCode, Listing, Product
 from canyu.store.money import format_price
 from canyu.store.runtime import StoreRuntime, store_runtime
 from canyu.web.csrf import check_csrf
+from canyu.web.forms import FormStr, redirect, signin_redirect
 from canyu.web.templating import is_secure, render, request_locale
 
 router = APIRouter(include_in_schema=False)
 
-FormStr = Annotated[str, Form()]
 REFERRAL_COOKIE = "canyu_ref"
-
-
-def _redirect(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
-
-
-def _signin(next_url: str) -> RedirectResponse:
-    return _redirect(f"/signin?next={next_url}")
-
-
-def _require_team(user: User) -> None:
-    if not user.is_team:
-        raise Forbidden("Only team members can do this.")
 
 
 def refusal_text(exc: CanyuError, _: Gettext) -> str:
@@ -221,7 +209,7 @@ def join(
 ) -> Response:
     check_csrf(request, csrf_token)
     if user is None:
-        return _signin(f"/store/sales/{sale_id}")
+        return signin_redirect(f"/store/sales/{sale_id}")
     runtime = store_runtime(request)
     try:
         service.join_queue(
@@ -230,7 +218,7 @@ def join(
         session.commit()
     except CanyuError as exc:
         return _refused(request, session, user, sale_id, exc)
-    return _redirect(f"/store/sales/{sale_id}")
+    return redirect(f"/store/sales/{sale_id}")
 
 
 @router.post("/store/sales/{sale_id}/buy", response_class=HTMLResponse)
@@ -246,7 +234,7 @@ def buy(
 ) -> Response:
     check_csrf(request, csrf_token)
     if user is None:
-        return _signin(f"/store/sales/{sale_id}")
+        return signin_redirect(f"/store/sales/{sale_id}")
     runtime = store_runtime(request)
     try:
         units = int(quantity) if quantity.strip().lstrip("-").isdigit() else 0
@@ -265,7 +253,7 @@ def buy(
             session.commit()
     except CanyuError as exc:
         return _refused(request, session, user, sale_id, exc)
-    return _redirect(f"/store/sales/{sale_id}?reserved={reservation.number}#checkout")
+    return redirect(f"/store/sales/{sale_id}?reserved={reservation.number}#checkout")
 
 
 def _referrer(request: Request, runtime: StoreRuntime) -> int | None:
@@ -283,7 +271,7 @@ def pay(
 ) -> Response:
     check_csrf(request, csrf_token)
     if user is None:
-        return _signin("/store/orders")
+        return signin_redirect("/store/orders")
     runtime = store_runtime(request)
     order = service.get_order(session, number=number, buyer_id=user.id)
     try:
@@ -298,13 +286,13 @@ def pay(
         session.commit()
     except CanyuError as exc:
         return _refused(request, session, user, order.sale_id, exc)
-    return _redirect(f"/store/sales/{order.sale_id}#checkout")
+    return redirect(f"/store/sales/{order.sale_id}#checkout")
 
 
 @router.get("/store/r/{code}")
 def referral_link(code: str, request: Request) -> Response:
     """A friend's referral link: remembered for the next purchase in this browser."""
-    response = _redirect("/store")
+    response = redirect("/store")
     if store_runtime(request).referrals.referrer(code) is not None:
         response.set_cookie(
             REFERRAL_COOKIE,
@@ -323,7 +311,7 @@ def referral_link(code: str, request: Request) -> Response:
 @router.get("/store/orders", response_class=HTMLResponse)
 def orders_page(request: Request, session: DbSession, user: MaybeUser) -> Response:
     if user is None:
-        return _signin("/store/orders")
+        return signin_redirect("/store/orders")
     runtime = store_runtime(request)
     code = runtime.referrals.code(user.id)
     return _page(
@@ -378,8 +366,8 @@ def _console(
 @router.get("/console/store", response_class=HTMLResponse)
 def console(request: Request, session: DbSession, user: MaybeUser) -> Response:
     if user is None:
-        return _signin("/console/store")
-    _require_team(user)
+        return signin_redirect("/console/store")
+    accounts.require_team(user)
     return _console(request, session, user)
 
 
@@ -400,8 +388,8 @@ def console_create_sale(
 ) -> Response:
     check_csrf(request, csrf_token)
     if user is None:
-        return _signin("/console/store")
-    _require_team(user)
+        return signin_redirect("/console/store")
+    accounts.require_team(user)
     runtime = store_runtime(request)
     form = {
         "listing_id": listing_id,
@@ -435,7 +423,7 @@ def console_create_sale(
         return _console(
             request, session, user, error=_(exc.message), form=form, status_code=exc.status_code
         )
-    return _redirect(f"/console/store/sales/{sale.id}")
+    return redirect(f"/console/store/sales/{sale.id}")
 
 
 def _number(value: str, field: str) -> int:
@@ -457,8 +445,8 @@ def _utc(value: str) -> datetime:
 @router.get("/console/store/sales/{sale_id}", response_class=HTMLResponse)
 def console_sale(sale_id: int, request: Request, session: DbSession, user: MaybeUser) -> Response:
     if user is None:
-        return _signin(f"/console/store/sales/{sale_id}")
-    _require_team(user)
+        return signin_redirect(f"/console/store/sales/{sale_id}")
+    accounts.require_team(user)
     runtime = store_runtime(request)
     stats = service.sale_stats(
         session, ledger=runtime.ledger, sale_id=_sale_id(sale_id), now=runtime.now()
@@ -490,7 +478,7 @@ def console_issue_fcodes(
 ) -> Response:
     check_csrf(request, csrf_token)
     if user is None:
-        return _signin(f"/console/store/sales/{sale_id}")
+        return signin_redirect(f"/console/store/sales/{sale_id}")
     service.issue_fcodes(session, actor=user, sale_id=_sale_id(sale_id))
     session.commit()
-    return _redirect(f"/console/store/sales/{sale_id}#fcodes")
+    return redirect(f"/console/store/sales/{sale_id}#fcodes")

@@ -50,22 +50,26 @@ class StoreRuntime:
         return self.writer_lock or nullcontext()
 
 
+def configure(app: FastAPI) -> StoreRuntime:
+    """The app's store runtime (canyu.store.install makes it when the app is built)."""
+    store_settings = get_store_settings()
+    secret: str = app.state.secret_key
+    runtime = StoreRuntime(
+        ledger=make_ledger(app.state.settings.redis_url, prefix=store_settings.redis_prefix),
+        passes=SalePasses(secret),
+        referrals=ReferralCodes(secret),
+        provider=provider_named(store_settings.payment_provider),
+        settings=store_settings,
+        database=app.state.database,
+        writer_lock=(
+            threading.Lock() if app.state.database.engine.dialect.name == "sqlite" else None
+        ),
+    )
+    app.state.store = runtime
+    return runtime
+
+
 def store_runtime(source: Request | FastAPI) -> StoreRuntime:
     app = source.app if isinstance(source, Request) else source
-    runtime: StoreRuntime | None = getattr(app.state, "store", None)
-    if runtime is None:
-        store_settings = get_store_settings()
-        secret: str = app.state.secret_key
-        runtime = StoreRuntime(
-            ledger=make_ledger(app.state.settings.redis_url, prefix=store_settings.redis_prefix),
-            passes=SalePasses(secret),
-            referrals=ReferralCodes(secret),
-            provider=provider_named(store_settings.payment_provider),
-            settings=store_settings,
-            database=app.state.database,
-            writer_lock=(
-                threading.Lock() if app.state.database.engine.dialect.name == "sqlite" else None
-            ),
-        )
-        app.state.store = runtime
+    runtime: StoreRuntime = app.state.store
     return runtime

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
 from babel.dates import format_datetime
-from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from canyu.i18n import LOCALES, locale_from_accept_language, translations
@@ -24,8 +25,22 @@ class Viewer(Protocol):
     def locale(self) -> str: ...
 
 
+# What every page's frame shows, from whichever domain knows it (the nav's unread count is
+# community's): a domain adds a provider in its install(app), and every page gets its keys.
+PageContext = Callable[[Request, Viewer | None], dict[str, Any]]
+
+
+def prepare(app: FastAPI) -> None:
+    app.state.page_context = []
+
+
+def add_page_context(app: FastAPI, provider: PageContext) -> None:
+    app.state.page_context.append(provider)
+
+
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 LOCALE_COOKIE = "canyu_locale"
+LOCALE_COOKIE_SECONDS = 365 * 24 * 3600
 
 
 def request_locale(request: Request, user: Viewer | None) -> str:
@@ -68,6 +83,9 @@ def render(
 ) -> HTMLResponse:
     locale = request_locale(request, user)
     token = csrf_token(request)
+    frame: dict[str, Any] = {}
+    for provider in getattr(request.app.state, "page_context", ()):
+        frame.update(provider(request, user))
     html = (
         environment(locale)
         .get_template(template)
@@ -76,7 +94,7 @@ def render(
             user=user,
             locale=locale,
             csrf_token=token,
-            **context,
+            **(frame | context),
         )
     )
     response = HTMLResponse(html, status_code=status_code)
@@ -89,3 +107,14 @@ def render(
 
 def is_secure(request: Request) -> bool:
     return bool(request.app.state.settings.cookie_secure or request.url.scheme == "https")
+
+
+def set_locale_cookie(request: Request, response: Response, locale: str) -> None:
+    response.set_cookie(
+        LOCALE_COOKIE,
+        locale,
+        max_age=LOCALE_COOKIE_SECONDS,
+        httponly=True,
+        samesite="lax",
+        secure=is_secure(request),
+    )

@@ -1,62 +1,36 @@
-"""The check-in fast path: an ASGI layer that answers ``POST /api/v1/devices/checkin`` before the
-request reaches FastAPI's router, and passes every other request on untouched.
+"""Device lookups and sightings for the check-in fast path, beside the registry's own service.
 
-Why: a check-in is one indexed read and an in-memory decision (about 0.2 ms), but the full app
-stack (routing through every domain's routes, dependency solving, middlewares) costs several
-times that per request. Devices check in all the time, so the hot path skips it. The contract
-(request, response, errors) is exactly the documented route's in canyu.devices.api.
-
-canyu.asgi wraps the app in it (``app = CheckinEdge(create_app())``), so every server has it.
+A check-in reads one device by its token's hash and, about once an hour per device, writes that
+it was seen. canyu.releases.edge answers check-ins in front of the app, and these are its reads
+and writes of the registry, made without the connection pool and without an ORM round trip:
+on SQLite a held connection with a read transaction shared per turn of the event loop; on
+PostgreSQL batched lookups on psycopg connections of their own; sightings written in batches.
+What the rows mean (standing, a sighting due) is canyu.devices.identity's, as for the service.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
-import json
-import logging
 import time
-import uuid
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import lru_cache, partial
 from typing import Any
 
 import psycopg
-from fastapi import FastAPI
 from psycopg import pq
 from psycopg.adapt import Transformer
 from psycopg.conninfo import make_conninfo
 from psycopg.errors import error_from_result
-from pydantic import ValidationError
 from sqlalchemy import bindparam, event, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
-from starlette.types import ASGIApp, Receive, Scope, Send
 
-from canyu.db import Database, reason, unavailable, utcnow
+from canyu.db import utcnow
+from canyu.devices.identity import SEEN_EVERY, SeenDevice
 from canyu.devices.models import Device
-from canyu.devices.schemas import CheckinIn, checkin_answer
-from canyu.devices.service import _TOKEN_RE, SEEN_EVERY, token_hash
-from canyu.errors import (
-    CanyuError,
-    InternalError,
-    InvalidInput,
-    Unauthorized,
-    Unavailable,
-    error_headers,
-)
-from canyu.releases import offers as offers_mod
-from canyu.releases import versions
-from canyu.releases.offers import ProductRules
-from canyu.releases.runtime import runtime_for
-from canyu.releases.service import Runtime
 
-log = logging.getLogger(__name__)
-
-PATH = "/api/v1/devices/checkin"
-MAX_BODY = 4096
 SQLITE_MMAP_BYTES = 1 << 30
 # The device's columns, then two answered by the database: whether ``last_seen_at`` is older
 # than the bound given (so no datetime is parsed per check-in), and whether it is revoked.
@@ -68,12 +42,6 @@ _SELECTED = (
 
 # Built from constants only (column names, placeholders); the values are bound.
 _SQLITE_LOOKUP = f"SELECT {_SELECTED.format(marker='?')} FROM devices WHERE token_hash = ?"  # noqa: S608
-
-
-# A device as the check-in reads it: id, product_id, channel, country, model, hardware_hash,
-# current_version, stale (last seen more than SEEN_EVERY ago: the check-in records it), revoked.
-# A plain tuple, unpacked once per check-in.
-_Row = tuple[int, int, str, str, str, str, str | None, bool, bool]
 
 
 class _SeenBound:
@@ -99,11 +67,6 @@ class _SeenBound:
             self.value = value.isoformat().encode() if self.as_bytes else value
             self.second = second
         return self.value
-
-
-def _error(exc: CanyuError) -> tuple[int, bytes]:
-    body = {"error": {"code": exc.code, "message": exc.message, "details": exc.details}}
-    return exc.status_code, json.dumps(body).encode()
 
 
 _commits_in_process = 0
@@ -132,7 +95,7 @@ class _Held:
         self.reading_on: asyncio.AbstractEventLoop | None = None
         self.read_after = 0  # the process's commit count when the read transaction began
 
-    def find(self, digest: str) -> _Row | None:
+    def find(self, digest: str) -> SeenDevice | None:
         """The device with this token hash, read in a read transaction shared with the other
         lookups of this turn of the event loop.
 
@@ -154,7 +117,7 @@ class _Held:
         # One statement by the unique token-hash index, on the DB-API connection: without
         # SQLAlchemy's per-call compilation and caching work. fetchall() runs the statement to
         # its end, which resets it, so the turn's COMMIT leaves no statement holding the read.
-        found: list[_Row] = self.cursor.execute(
+        found: list[SeenDevice] = self.cursor.execute(
             _SQLITE_LOOKUP, (self.seen_bound(), digest)
         ).fetchall()
         return found[0] if found else None
@@ -201,7 +164,7 @@ def _prepared_for_lookups(dbapi: Any) -> Any:
     return dbapi
 
 
-_Waiting = dict[str, list["asyncio.Future[_Row | None]"]]
+_Waiting = dict[str, list["asyncio.Future[SeenDevice | None]"]]
 
 
 def _conninfo(engine: Engine) -> str:
@@ -222,7 +185,7 @@ def _fail(lookups: _Waiting, exc: BaseException) -> None:
                 future.set_exception(exc)
 
 
-def _answer(lookups: _Waiting, found: dict[str, _Row]) -> None:
+def _answer(lookups: _Waiting, found: dict[str, SeenDevice]) -> None:
     for digest, futures in lookups.items():
         row = found.get(digest)
         for future in futures:
@@ -396,11 +359,11 @@ class _PostgresLookups:
         self.held_size = 0
         self.held_turns = 0
 
-    def find(self, digest: str) -> asyncio.Future[_Row | None]:
+    def find(self, digest: str) -> asyncio.Future[SeenDevice | None]:
         loop = self.loop
         if loop is None or not loop.is_running():  # see _Held.find: no getpid() per check-in
             loop = asyncio.get_running_loop()
-        future: asyncio.Future[_Row | None] = loop.create_future()
+        future: asyncio.Future[SeenDevice | None] = loop.create_future()
         self.waiting.setdefault(digest, []).append(future)
         self._send_soon(loop)
         return future
@@ -471,50 +434,6 @@ class _PostgresLookups:
             return
         self.connections.append(connection)
         self._send()
-
-
-def _parse(body: bytes, authorization: bytes) -> tuple[str, str | None]:
-    """The check-in's token hash and the version the device reports (normalised, or None), or
-    the 4xx the documented route gives."""
-    if len(body) > MAX_BODY:
-        raise InvalidInput("The check-in body is too large.")
-    version = _reported_version(body)
-    scheme, _, raw = authorization.decode("latin-1").partition(" ")
-    raw = raw.strip() if scheme.lower() == "bearer" else ""
-    if not raw:
-        raise Unauthorized("Send the device token: 'Authorization: Bearer cyd_...'.")
-    if not _TOKEN_RE.fullmatch(raw):
-        raise Unauthorized("Malformed device token: expected 'cyd_' and 43 URL-safe characters.")
-    return token_hash(raw), version
-
-
-@lru_cache(maxsize=1024)
-def _reported_version(body: bytes) -> str | None:
-    """The build a check-in body reports, normalised, or None: the same few bodies come from
-    many devices, so each is read once (a refused one is not kept)."""
-    try:
-        # The model's validator itself: model_validate_json only wraps it, at a cost here.
-        version = CheckinIn.__pydantic_validator__.validate_json(body or b"{}").version
-    except ValidationError as exc:
-        raise InvalidInput(f"Invalid check-in: {exc.errors()[0]['msg']}") from None
-    return versions.normalise(version) if version else None
-
-
-def _start(status: int, payload: bytes) -> dict[str, Any]:
-    headers: Sequence[tuple[bytes, bytes]] | None = None
-    if status == 200:
-        headers = _OK_HEADERS.get(len(payload))
-    if headers is None:
-        fresh = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(payload))]
-        fresh += [(k.lower().encode(), v.encode()) for k, v in error_headers(status).items()]
-        if status == 200 and len(_OK_HEADERS) < 64:
-            _OK_HEADERS[len(payload)] = tuple(fresh)
-        headers = fresh
-    return {"type": "http.response.start", "status": status, "headers": headers}
-
-
-# A 200's headers by the answer's length: the answers are few (canyu.devices.schemas).
-_OK_HEADERS: dict[int, tuple[tuple[bytes, bytes], ...]] = {}
 
 
 @dataclass
@@ -612,94 +531,62 @@ class _PostgresSightingWriter:
             connection.pgconn.finish()
 
 
-@dataclass
-class _Serving:
-    """What every check-in reads, resolved at the first one: the app's database and release
-    runtime do not change while it serves."""
-
-    database: Database
-    runtime: Runtime
-    postgresql: bool
-    poll_seconds: int
-    sightings: _Sightings
+_SIGHTING = (
+    update(Device)
+    .where(Device.id == bindparam("device_id"))
+    .values(current_version=bindparam("version"), last_seen_at=bindparam("seen"))
+)
 
 
-class CheckinEdge:
-    def __init__(self, app: ASGIApp, fastapi_app: FastAPI | None = None) -> None:
-        self.app = app
-        # The FastAPI app whose state (database, settings, offers) the fast path shares.
-        if fastapi_app is None:
-            if not isinstance(app, FastAPI):
-                raise TypeError("give the FastAPI app whose state the fast path shares")
-            fastapi_app = app
-        self.fastapi_app: FastAPI = fastapi_app
-        self._serving: _Serving | None = None
+class FastRegistry:
+    """The fast path's reads and writes of the registry, for one database.
+
+    It runs on the event loop's thread, one request at a time, so it never waits for the pool:
+    a pool emptied by requests whose threads need the loop to finish would wait for ever. Its
+    held connections are discarded, never returned to the pool, when anything fails on them,
+    and opened again."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.postgresql = engine.dialect.name == "postgresql"
         self._held: _Held | None = None
         self._postgres: _PostgresLookups | None = None
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "POST":
-            await self.app(scope, receive, send)
-            return
-        message = await receive()
-        body = message.get("body", b"")
-        while message.get("more_body", False) and len(body) <= MAX_BODY:
-            message = await receive()
-            body += message.get("body", b"")
-        authorization = b""
-        for name, value in scope["headers"]:
-            if name == b"authorization":
-                authorization = value
-        # Awaits only PostgreSQL's lookup and a due sighting's commit; the rest is synchronous.
-        try:
-            digest, current = _parse(body, authorization)
-            serving = self._serving or self._serving_now()
-            if serving.postgresql:
-                row = await self._postgres_lookups(serving).find(digest)
-            else:
-                row = self._find(serving, digest)
-            payload, recorded = self._answer(serving, row, current)
-            if recorded is not None:
-                await recorded
-            status = 200
-        except CanyuError as exc:
-            status, payload = _error(exc)
-        except Exception as exc:
-            if unavailable(exc):
-                log.error("database unavailable, check-in answered 503: %s", reason(exc))
-                status, payload = _error(Unavailable.database())
-            else:  # a fault: answered like the app's own 500, not with uvicorn's bare text
-                request_id = uuid.uuid4().hex[:16]
-                log.exception("check-in failed id=%s", request_id)
-                status, payload = _error(InternalError.for_request(request_id))
-        await send(_start(status, payload))
-        await send({"type": "http.response.body", "body": payload})
-
-    def _serving_now(self) -> _Serving:
-        database: Database = self.fastapi_app.state.database
-        runtime = runtime_for(self.fastapi_app)
-        postgresql = database.engine.dialect.name == "postgresql"
-        self._serving = _Serving(
-            database=database,
-            runtime=runtime,
-            postgresql=postgresql,
-            poll_seconds=runtime.settings.poll_seconds,
-            sightings=_Sightings(
-                _PostgresSightingWriter(_conninfo(database.engine))
-                if postgresql
-                else partial(self._write_sightings, database.engine)
-            ),
+        self.sightings = _Sightings(
+            _PostgresSightingWriter(_conninfo(engine)) if self.postgresql else self._write_sightings
         )
-        return self._serving
 
-    def _held_connection(self, engine: Engine) -> _Held:
-        """Connections this fast path keeps for itself. It runs on the event loop's thread, one
-        request at a time, so it must never wait for the pool: a pool emptied by requests whose
-        threads need the loop to finish would wait for ever. They are discarded, never returned
-        to the pool, when anything fails on them, and opened again."""
+    def find(self, digest: str) -> SeenDevice | None:
+        """SQLite: the device with this token hash, read at once."""
+        try:
+            return self._held_connection().find(digest)
+        except Exception:
+            self._drop()
+            raise
+
+    def find_later(self, digest: str) -> asyncio.Future[SeenDevice | None]:
+        """PostgreSQL: the device with this token hash, read in the next batch."""
+        if self._postgres is None:
+            self._postgres = _PostgresLookups(self.engine)
+        return self._postgres.find(digest)
+
+    def record(self, device_id: int, version: str | None) -> asyncio.Future[None]:
+        """A sighting, written with this turn's others; the future is done once committed."""
+        return self.sightings.record(device_id, version)
+
+    @contextmanager
+    def sessions(self) -> Iterator[Session]:
+        """A session on the held connection (the offers' rare reloads)."""
+        try:
+            with self._held_connection().sessions() as session:
+                yield session
+        except Exception:
+            self._drop()
+            raise
+
+    def _held_connection(self) -> _Held:
         held = self._held
         if held is None:
-            held = self._held = _Held(engine)
+            held = self._held = _Held(self.engine)
         return held
 
     def _drop(self) -> None:
@@ -707,53 +594,10 @@ class CheckinEdge:
         if held is not None:
             held.close()
 
-    def _postgres_lookups(self, serving: _Serving) -> _PostgresLookups:
-        if self._postgres is None:
-            self._postgres = _PostgresLookups(serving.database.engine)
-        return self._postgres
-
-    def _find(self, serving: _Serving, digest: str) -> _Row | None:
-        try:
-            return self._held_connection(serving.database.engine).find(digest)
-        except Exception:
-            self._drop()
-            raise
-
-    def _rules(self, serving: _Serving, product_id: int) -> ProductRules:
-        held = self._held_connection(serving.database.engine)
-        try:
-            return serving.runtime.offers.rules_for(held.sessions, product_id)
-        except Exception:
-            self._drop()
-            raise
-
-    def _answer(
-        self, serving: _Serving, row: _Row | None, current: str | None
-    ) -> tuple[bytes, asyncio.Future[None] | None]:
-        """The answer, and the commit of the device's sighting to wait for, if one is due."""
-        if row is None:
-            raise Unauthorized("Unknown device token; register the device again.")
-        device_id, product_id, channel, country, model, hardware_hash, known, stale, revoked = row
-        if revoked:
-            raise Unauthorized("This device token was revoked; register the device again.")
-        current = current or known
-        recorded = None
-        if current != known or stale:
-            recorded = serving.sightings.record(device_id, current)
-        offer = offers_mod.choose(
-            self._rules(serving, product_id),
-            channel=channel,
-            country=country,
-            model=model,
-            device_key=hardware_hash,
-            current_version=current,
-        )
-        return checkin_answer(offer, serving.poll_seconds), recorded
-
-    async def _write_sightings(self, engine: Engine, versions: dict[int, str | None]) -> None:
+    async def _write_sightings(self, versions: dict[int, str | None]) -> None:
         """SQLite's batch: one prepared statement, run per device in one transaction on the
         held connection; synchronous, like SQLite's lookups."""
-        held = self._held_connection(engine)
+        held = self._held_connection()
         now = utcnow()
         rows = [{"device_id": d, "version": v, "seen": now} for d, v in versions.items()]
         try:
@@ -762,10 +606,3 @@ class CheckinEdge:
         except Exception:
             self._drop()
             raise
-
-
-_SIGHTING = (
-    update(Device)
-    .where(Device.id == bindparam("device_id"))
-    .values(current_version=bindparam("version"), last_seen_at=bindparam("seen"))
-)

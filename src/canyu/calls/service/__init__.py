@@ -1,0 +1,100 @@
+"""The rules of the calls domain: marks, scoring, labels, private lookups, appeals, packs.
+
+Plain keyword-only functions that take a session and return values; no HTTP. The pure parts
+(scoring, pack format, number parsing) live in reputation.py, pack.py and numbers.py.
+
+The rules live in one module per part; this package's namespace is their public face."""
+
+from __future__ import annotations
+
+from canyu.calls.service.common import (
+    CATEGORIES,
+    EVENT_MARGIN,
+    MAX_BUSINESS,
+    MAX_REASON,
+    SOURCES,
+    NotVerified,
+    network_id,
+    parse_category,
+    parse_number,
+    parse_region,
+)
+from canyu.calls.service.decisions import (
+    CodeSent,
+    appeal_queue,
+    decide_appeal,
+    decide_number,
+    file_appeal,
+    request_code,
+    review_queue,
+    verify_code,
+)
+from canyu.calls.service.imports import ImportReport, import_marks
+from canyu.calls.service.lookups import BucketEntry, labelled_total, lookup_bucket, prefix_length
+from canyu.calls.service.marks import MarkResult, get_number, list_marks, mark_number, withdraw_mark
+from canyu.calls.service.packs import (
+    BuiltPack,
+    PackPublisher,
+    TufPublisher,
+    build_due_packs,
+    build_pack,
+    default_publisher,
+    publish_pack,
+    regions_due,
+)
+from canyu.calls.service.scoring import recompute_reporter_stats, rescore, rescore_dirty
+from canyu.calls.service.views import (
+    NumberSummary,
+    first_publication_after,
+    label_reporters,
+    stats,
+    summarise,
+)
+
+__all__ = [
+    "CATEGORIES",
+    "EVENT_MARGIN",
+    "MAX_BUSINESS",
+    "MAX_REASON",
+    "SOURCES",
+    "BucketEntry",
+    "BuiltPack",
+    "CodeSent",
+    "ImportReport",
+    "MarkResult",
+    "NotVerified",
+    "NumberSummary",
+    "PackPublisher",
+    "TufPublisher",
+    "appeal_queue",
+    "build_due_packs",
+    "build_pack",
+    "decide_appeal",
+    "decide_number",
+    "default_publisher",
+    "file_appeal",
+    "first_publication_after",
+    "get_number",
+    "import_marks",
+    "label_reporters",
+    "labelled_total",
+    "list_marks",
+    "lookup_bucket",
+    "mark_number",
+    "network_id",
+    "parse_category",
+    "parse_number",
+    "parse_region",
+    "prefix_length",
+    "publish_pack",
+    "recompute_reporter_stats",
+    "regions_due",
+    "request_code",
+    "rescore",
+    "rescore_dirty",
+    "review_queue",
+    "stats",
+    "summarise",
+    "verify_code",
+    "withdraw_mark",
+]

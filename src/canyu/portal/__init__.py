@@ -1,0 +1,1 @@
+"""The portal: pages that show several domains together (a friend's profile)."""

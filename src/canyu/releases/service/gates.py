@@ -1,0 +1,73 @@
+"""Releases rules: health gates."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from canyu.db import utcnow
+from canyu.errors import NotFound
+from canyu.releases import health
+from canyu.releases.models import (
+    Rollout,
+    RolloutStatus,
+)
+from canyu.releases.service.common import Runtime
+from canyu.releases.service.rollouts import _changed, _event
+from canyu.releases.service.signals import _sample, _stage_state, baseline, rollout_counts
+
+
+def evaluate(
+    session: Session,
+    *,
+    rollout_id: int,
+    runtime: Runtime | None = None,
+    now: datetime | None = None,
+) -> health.Decision:
+    """Run the health gates of an active rollout and act on them: advance, complete or pause."""
+    locked = session.scalar(
+        select(Rollout).where(Rollout.id == rollout_id).with_for_update(of=Rollout)
+    )
+    if locked is None:
+        raise NotFound(f"No rollout {rollout_id}.")
+    rollout = locked
+    if rollout.status != RolloutStatus.ACTIVE:
+        return health.Decision(health.Action.HOLD, f"rollout is {rollout.status}")
+    when = now or utcnow()
+    total = rollout_counts(session, rollout=rollout, since_resume=False)
+    judged = rollout_counts(session, rollout=rollout, since_resume=True)
+    gates = health.Thresholds.from_dict(rollout.thresholds)
+    decision = health.decide(
+        judged,
+        _stage_state(session, rollout, total.successes, when),
+        gates,
+        baseline(session, rollout=rollout),
+    )
+    acted = decision.action != health.Action.HOLD
+    if decision.action == health.Action.PAUSE:
+        rollout.status = RolloutStatus.PAUSED.value
+        rollout.reason = decision.reason
+        rollout.auto_paused = True
+        _event(session, rollout, "auto_paused", reason=decision.reason, signals=decision.signals)
+    elif decision.action == health.Action.ADVANCE:
+        rollout.stage_index += 1
+        rollout.stage_started_at = when
+        rollout.stage_base_successes = total.successes
+        _event(session, rollout, "advanced", reason=decision.reason, signals=decision.signals)
+    elif decision.action == health.Action.COMPLETE:
+        rollout.status = RolloutStatus.COMPLETED.value
+        rollout.completed_at = when
+        rollout.reason = None
+        _event(session, rollout, "completed", reason=decision.reason, signals=decision.signals)
+    _sample(session, rollout, counts=total, force=acted)
+    if acted:
+        _changed(session, rollout, runtime, push=decision.action == health.Action.ADVANCE)
+    return decision
+
+
+def active_rollout_ids(session: Session) -> list[int]:
+    return list(
+        session.scalars(select(Rollout.id).where(Rollout.status == RolloutStatus.ACTIVE.value))
+    )
