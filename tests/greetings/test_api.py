@@ -127,7 +127,7 @@ def test_write_approve_vote_once_and_the_top_ship(
 @pytest.mark.parametrize(
     ("body", "reason"),
     [
-        ({"text": "x" * 281}, "characters"),
+        ({"text": "x" * 141}, "characters"),
         ({"text": " "}, "characters"),
         ({"text": "<b>Happy</b> new year"}, "markup"),
         ({"text": "Happy new year [here](http://spam.example)"}, "markup"),

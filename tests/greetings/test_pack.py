@@ -72,3 +72,20 @@ def test_fill_puts_the_name_in_or_leaves_it_out() -> None:
     assert fill("Happy Diwali, {name}!", None) == "Happy Diwali!"
     assert fill("Happy Diwali, {name}!", "Asha") == "Happy Diwali, Asha!"
     assert fill("Merry Christmas", "Sam") == "Merry Christmas"
+
+
+def test_twenty_greetings_at_the_length_limit_fit_in_8_kb() -> None:
+    """The worst case: 20 greetings of random Chinese characters (which hardly compress), each
+    as long as a greeting may be."""
+    rng = random.Random(1)
+    han = [chr(c) for c in range(0x4E00, 0x4E00 + 3000)]
+    longest = {
+        f"k{n}": [("".join(rng.choice(han) for _ in range(service.MAX_TEXT)), f"Friend {n}")]
+        for n in range(20)
+    }
+    pack = pack_mod.GreetingPack("CN", "zh", 1, 0, date(2027, 1, 1), 366)
+    for n in range(20):
+        pack.festivals.append(pack_mod.PackFestival(date(2027, 1, 1 + n), f"k{n}", f"节日{n}"))
+        text, author = longest[f"k{n}"][0]
+        pack.greetings.append(pack_mod.PackGreeting(n, text, author))
+    assert len(pack.encode()) <= 8 * 1024

@@ -27,7 +27,7 @@ from canyu.greetings import pack as pack_mod
 from canyu.greetings.models import Greeting, GreetingPack, GreetingStatus, GreetingVote
 
 MIN_TEXT = 2
-MAX_TEXT = 280  # two SMS in Latin script, four in Chinese
+MAX_TEXT = 140  # one SMS in Latin script (160), two in Chinese (70 each); 20 fit in 8 KB
 MAX_REASON = 200
 # Per friend, in the `limits` notation, like posts.
 WRITE_RATE = "5/minute;40/day"
@@ -87,7 +87,7 @@ def parse_festival(value: str) -> str:
 
 
 def check_text(value: str) -> str:
-    """A greeting: 2 to 280 characters of plain text on at most three lines, no markup or links,
+    """A greeting: 2 to 140 characters of plain text on at most three lines, no markup or links,
     no control characters; ``{name}`` marks where the recipient's name goes."""
     text = unicodedata.normalize("NFC", (value or "").strip())
     text = "\n".join(line.strip() for line in text.splitlines())

@@ -144,6 +144,24 @@ def service_path(year: int, per_pack: int, seed: int, work: Path, publish: bool)
     }
 
 
+def worst_case_bytes(per_pack: int, seed: int) -> int:
+    """A pack of ``per_pack`` greetings at the length limit, of random Chinese characters (which
+    hardly compress): the largest a pack of that many greetings gets."""
+    from canyu.greetings import pack as pack_mod
+    from canyu.greetings import service
+
+    rng = random.Random(seed)
+    han = [chr(c) for c in range(0x4E00, 0x4E00 + 3000)]
+    pack = pack_mod.GreetingPack("CN", "zh", 1, 0, date(2027, 1, 1), 366)
+    for n in range(per_pack):
+        pack.festivals.append(
+            pack_mod.PackFestival(date(2027, 1, 1) + timedelta(days=n), f"k{n}", "节日")
+        )
+        text = "".join(rng.choice(han) for _ in range(service.MAX_TEXT))
+        pack.greetings.append(pack_mod.PackGreeting(n, text, f"Friend {n}"))
+    return len(pack.encode())
+
+
 def lookup_ms(packs: list[tuple[str, str, bytes]], year: int, work: Path) -> dict[str, float]:
     """The phone's answer for a day: from the pack in memory, and cold (file read + decode)."""
     from canyu.greetings.pack import decode
@@ -201,12 +219,14 @@ def greetings(
         "bytes_per_pack_mean": round(statistics.fmean(sizes), 1),
         "bytes_per_pack_max": max(sizes),
         "bytes_per_pack_20_greetings": max(sizes) if per_pack == 20 else None,
+        "bytes_worst_case": worst_case_bytes(per_pack, seed),
         **lookups,
         "goals": GOALS,
     }
     result["goals_met"] = {
         "seconds": job["seconds"] < GOALS["seconds"],
-        "bytes_per_pack_20_greetings": per_pack != 20 or max(sizes) <= 8 * 1024,
+        "bytes_per_pack_20_greetings": per_pack != 20
+        or max(max(sizes), result["bytes_worst_case"]) <= 8 * 1024,
         "lookup_ms": lookups["lookup_ms"] < GOALS["lookup_ms"],
     }
     if as_json:
