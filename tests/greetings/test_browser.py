@@ -9,8 +9,8 @@ from conftest import UserFactory
 from playwright.sync_api import Page, expect
 
 from canyu.accounts.models import Role
-from canyu.db import Database, utcnow
-from canyu.greetings import service
+from canyu.db import Database
+from canyu.greetings import calendar, service
 
 
 def no_sideways_scroll(page: Page) -> None:
@@ -26,7 +26,7 @@ def test_write_approve_vote_in_both_languages_and_widths(
     friend = make_user(country="CN")
     voter = make_user(locale="zh", country="CN")
     team = make_user(Role.TEAM, country="CN")
-    festival = service.upcoming("CN", today=utcnow().date(), days=60)[0]
+    festival = service.upcoming("CN", today=calendar.local_today("CN"), days=60)[0]
 
     page = new_context().new_page()
     sign_in(page, friend)

@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from canyu.accounts.models import Role, User
-from canyu.db import Database, utcnow
-from canyu.greetings import service
+from canyu.db import Database
+from canyu.greetings import calendar, service
 from canyu.greetings.models import Greeting
 from canyu.web.templating import LOCALE_COOKIE
 
@@ -34,7 +34,7 @@ def sign_in(client: TestClient, user: User) -> None:
 
 
 def next_festival(country: str = "CN") -> str:
-    return service.upcoming(country, today=utcnow().date(), days=60)[0].key
+    return service.upcoming(country, today=calendar.local_today(country), days=60)[0].key
 
 
 def greetings_count(database: Database) -> int:
@@ -46,7 +46,7 @@ def test_signed_out_sees_festivals_in_english_and_chinese(client: TestClient) ->
     page = client.get("/greetings?country=CN", headers=HTML)
     assert page.status_code == 200
     assert "Festival greetings" in page.text
-    festival = service.upcoming("CN", today=utcnow().date(), days=60)[0]
+    festival = service.upcoming("CN", today=calendar.local_today("CN"), days=60)[0]
     assert festival.en in page.text
     assert "/signin?next=/greetings" in page.text
     client.cookies.set(LOCALE_COOKIE, "zh")

@@ -64,17 +64,10 @@ def default_language(country: str) -> str:
 
 
 def default_timezone(country: str) -> str:
-    """The first time zone tzdata's zone.tab lists for ``country`` (UTC when none is known)."""
-    import zoneinfo
+    """The country's main time zone (tz database), UTC when none is known."""
+    from canyu.greetings.calendar import country_timezone
 
-    for base in zoneinfo.TZPATH:
-        table = Path(base) / "zone.tab"
-        if table.exists():
-            for line in table.read_text().splitlines():
-                parts = line.split("\t")
-                if len(parts) >= 3 and parts[0] == country.upper():
-                    return parts[2]
-    return "UTC"
+    return country_timezone(country)
 
 
 def local_date(timezone: str, now: datetime | None = None) -> date:

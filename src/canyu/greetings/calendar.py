@@ -168,6 +168,32 @@ def parse_year(value: int) -> int:
     return value
 
 
+@lru_cache(maxsize=512)
+def country_timezone(country: str) -> str:
+    """The first time zone the tz database's zone.tab lists for ``country`` (its main one), or
+    UTC when none is known."""
+    import zoneinfo
+    from pathlib import Path
+
+    code = country.upper()
+    for base in zoneinfo.TZPATH:
+        table = Path(base) / "zone.tab"
+        if table.exists():
+            for line in table.read_text(encoding="utf-8").splitlines():
+                parts = line.split("\t")
+                if len(parts) >= 3 and parts[0] == code:
+                    return parts[2]
+    return "UTC"
+
+
+def local_today(country: str) -> date:
+    """Today in the country's main time zone (a festival starts at local midnight)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    return datetime.now(ZoneInfo(country_timezone(country))).date()
+
+
 @lru_cache(maxsize=1)
 def known_languages() -> frozenset[str]:
     """ISO 639 codes (two or three letters) that CLDR names or has data for."""

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from canyu.accounts.deps import MaybeUser
 from canyu.accounts.models import User
-from canyu.db import MAX_ID, utcnow
+from canyu.db import MAX_ID
 from canyu.deps import DbSession
 from canyu.errors import CanyuError, InvalidInput
 from canyu.greetings import calendar, service
@@ -49,7 +49,7 @@ def _festivals_page(
     status_code: int = 200,
 ) -> HTMLResponse:
     locale = request_locale(request, user)
-    today = utcnow().date()
+    today = calendar.local_today(country)
     festivals = service.upcoming(country, today=today, days=UPCOMING_DAYS)
     by_key: dict[str, list[Any]] = {}
     for festival in festivals:
