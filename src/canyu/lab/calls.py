@@ -13,10 +13,7 @@ import os
 import random
 import secrets
 import shutil
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -31,6 +28,7 @@ import numpy as np
 
 from canyu.calls import pack as packs
 from canyu.lab import calls_synth as synth
+from canyu.lab.servers import Uvicorn
 
 Progress = Callable[[str, int, int], None]
 
@@ -122,13 +120,6 @@ class ReplayConfig:
     database_url: str | None = None
     ratelimit_storage_url: str = "memory://"
     seed: int = 11
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _workload(config: ReplayConfig) -> tuple[list[tuple[int, str, str]], int]:
@@ -234,7 +225,6 @@ def replay(config: ReplayConfig, progress: Progress | None = None) -> dict[str, 
         f"10.{(i * 7919) % 250}.{(i * 104729) % 250}.{i % 200 + 1}" for i in range(config.friends)
     ]
 
-    port = _free_port()
     env = dict(os.environ)
     env.update(
         {
@@ -255,47 +245,18 @@ def replay(config: ReplayConfig, progress: Progress | None = None) -> dict[str, 
     from canyu.calls.settings import CallsSettings
 
     interval = config.pack_interval_minutes or CallsSettings().pack_interval_minutes
-    server = subprocess.Popen(  # noqa: S603 (our own interpreter and module, fixed arguments)
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "canyu.asgi:app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            str(config.workers),
-            "--log-level",
-            "warning",
-            "--proxy-headers",
-            "--forwarded-allow-ips",
-            "127.0.0.1",
-        ],
-        env=env,
+    server = Uvicorn(
+        "canyu.asgi:app",
+        env,
+        workers=config.workers,
+        options=("--proxy-headers", "--forwarded-allow-ips", "127.0.0.1"),
         cwd=tmp,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
     )
-    base = f"http://127.0.0.1:{port}"
     statuses: Counter[int] = Counter()
     sent = 0
     lock = threading.Lock()
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(
-                    "the server did not start: "
-                    + (server.stderr.read() if server.stderr else b"").decode()[-2000:]
-                )
-            time.sleep(0.3)
+    with server:
+        base = server.url
         stop_at = time.monotonic() + config.max_minutes * 60
         cursor = iter(range(len(workload)))
 
@@ -352,12 +313,6 @@ def replay(config: ReplayConfig, progress: Progress | None = None) -> dict[str, 
                 int(interval * 60 + 180),
             )
             time.sleep(5)
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
 
     delays: list[float] = []
     unpublished = 0

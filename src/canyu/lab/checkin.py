@@ -24,7 +24,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -37,6 +36,7 @@ from starlette.types import Receive, Scope, Send
 from canyu import migrate
 from canyu.db import Database, utcnow
 from canyu.lab.loadgen import REPORTED_VERSION, Idle
+from canyu.lab.servers import Uvicorn
 from canyu.releases.checkin import PATH as CHECKIN_PATH
 
 if TYPE_CHECKING:
@@ -82,64 +82,20 @@ async def floor_app(scope: Scope, receive: Receive, send: Send) -> None:
     await send({"type": "http.response.body", "body": FLOOR_BODY})
 
 
-def _free_port() -> int:
-    import socket
+def _checkin_server(app: str, env: dict[str, str]) -> Uvicorn:
+    """A server the way the bench measures it: uvloop and httptools, answering check-ins."""
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    def answering(url: str) -> bool:
+        httpx.post(url + CHECKIN_PATH, timeout=1)
+        return True
 
-
-class _Uvicorn:
-    def __init__(self, app: str, env: dict[str, str]) -> None:
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.app = app
-        self.env = env
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def __enter__(self) -> _Uvicorn:
-        command = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            self.app,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            "--workers",
-            "1",
-            "--log-level",
-            "warning",
-            "--no-access-log",
-            "--loop",
-            "uvloop",
-            "--http",
-            "httptools",
-        ]
-        self.process = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
-            command, env={**os.environ, **self.env}, stdout=subprocess.DEVNULL
-        )
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.app} stopped while starting")
-            try:
-                httpx.post(self.url + CHECKIN_PATH, timeout=1)
-                return self
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        raise RuntimeError(f"{self.app} did not start")
-
-    def __exit__(self, *_exc: object) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+    return Uvicorn(
+        app,
+        env,
+        options=("--no-access-log", "--loop", "uvloop", "--http", "httptools"),
+        ready=answering,
+        start_seconds=90,
+    )
 
 
 def _load(
@@ -401,7 +357,7 @@ def checkin(
     per_run = requests // rounds
     warm_up = min(per_run, len(sample))
 
-    def measure(server: _Uvicorn, count: int, seconds: float, *, due: bool) -> dict[str, float]:
+    def measure(server: Uvicorn, count: int, seconds: float, *, due: bool) -> dict[str, float]:
         if due:
             mark_due(url, sample[:count])
         return _load(
@@ -411,8 +367,8 @@ def checkin(
     runs: dict[str, list[dict[str, float]]] = {"floor": [], "checkin": []}
     console.print("serving the floor and the check-in, measured in turns ...")
     with (
-        _Uvicorn("canyu.lab.checkin:floor_app", env) as floor_server,
-        _Uvicorn("canyu.asgi:app", env) as checkin_server,
+        _checkin_server("canyu.lab.checkin:floor_app", env) as floor_server,
+        _checkin_server("canyu.asgi:app", env) as checkin_server,
     ):
         servers = {"floor": floor_server, "checkin": checkin_server}
         for name, server in servers.items():
@@ -425,7 +381,7 @@ def checkin(
                 due = sightings and name == "checkin"
                 runs[name].append(measure(server, per_run, duration, due=due))
     console.print("serving the check-in through FastAPI's router ...")
-    with _Uvicorn("canyu.asgi:fastapi_app", env) as server:
+    with _checkin_server("canyu.asgi:fastapi_app", env) as server:
         measure(server, 3000, 5, due=sightings)
         route = measure(server, per_run, duration, due=sightings)
     shutil.rmtree(work, ignore_errors=True)

@@ -23,7 +23,6 @@ import json
 import os
 import random
 import secrets
-import shutil
 import signal
 import socket
 import subprocess
@@ -43,6 +42,7 @@ from typing import Annotated, Any, cast
 import typer
 from rich.console import Console
 
+from canyu.lab.debian import ensure_program
 from canyu.progress import progress_bar, staged
 
 console = Console(stderr=True)
@@ -343,8 +343,7 @@ def flashsale(
         raise typer.BadParameter("--backend is redis or sqlite")
     if units > buyers:
         raise typer.BadParameter("--units cannot exceed --buyers")
-    if shutil.which("wrk") is None:
-        console.print("[red]error:[/red] wrk is not installed (apt-get install -y wrk)")
+    if not ensure_program("wrk", "wrk", console):
         raise typer.Exit(2)
     with tempfile.TemporaryDirectory(prefix="canyu-flashsale-") as tmp:
         result = _run(

@@ -11,12 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import os
 import random
 import secrets
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -31,11 +27,11 @@ from canyu import migrate
 from canyu.accounts import service as accounts
 from canyu.accounts.models import ApiToken, Role, User
 from canyu.db import Database, utcnow
+from canyu.lab.servers import Uvicorn
 
 PRODUCT = "canyu-1s"
 PRODUCT_NAME = "canyu 1S"
 STAGES = (1.0, 5.0, 20.0, 50.0, 100.0)
-START_SECONDS = 180
 Progress = Callable[[str, int, int], None]
 
 
@@ -128,77 +124,8 @@ class _Phone:
     gave_up: set[str] = field(default_factory=set)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _pick(rng: random.Random, weights: dict[str, float]) -> str:
     return rng.choices(list(weights), weights=list(weights.values()))[0]
-
-
-class Server:
-    """`uvicorn canyu.asgi:app` in its own process, on a free local port."""
-
-    def __init__(self, env: dict[str, str], workers: int = 1, app: str = "canyu.asgi:app") -> None:
-        self.app = app
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.env = env
-        self.workers = workers
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def _start(self) -> bool:
-        """Start on the current port; False if the process died (e.g. the port was taken)."""
-        command = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            self.app,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            "--workers",
-            str(self.workers),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-            "--timeout-keep-alive",
-            "60",
-        ]
-        self.process = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
-            command, env={**os.environ, **self.env}, stdout=subprocess.DEVNULL
-        )
-        deadline = time.monotonic() + START_SECONDS
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                return False
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
-                    return True
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        self.__exit__()
-        raise RuntimeError(f"the server did not start within {START_SECONDS} s")
-
-    def __enter__(self) -> Server:
-        for _attempt in range(3):
-            if self._start():
-                return self
-            self.port = _free_port()  # someone took the port meanwhile: another one
-            self.url = f"http://127.0.0.1:{self.port}"
-        raise RuntimeError("the server stopped while starting, three times")
-
-    def __exit__(self, *_exc: object) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
 
 
 def _bulk_friends(database: Database, count: int) -> list[str]:
@@ -679,7 +606,12 @@ class FleetRun:
     def run(self) -> Simulation:
         try:
             env, team_token = self._prepare()
-            with Server(env) as server:
+            with Uvicorn(
+                "canyu.asgi:app",
+                env,
+                options=("--no-access-log", "--timeout-keep-alive", "60"),
+                start_seconds=180,
+            ) as server:
                 outcomes, register_seconds = asyncio.run(self._drive(server.url, team_token))
             rps = (
                 self.checkins / self.checkin_seconds * self.spec.concurrency
