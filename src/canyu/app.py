@@ -22,6 +22,7 @@ from canyu.config import Settings, get_settings
 from canyu.db import Database
 from canyu.devices import install as devices
 from canyu.errors import CanyuError, InternalError, Unavailable, error_body, error_headers
+from canyu.greetings import install as greetings
 from canyu.logs import RequestLogMiddleware
 from canyu.mail import Mailer, send_on_commit
 from canyu.markets import install as markets
@@ -132,7 +133,17 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         return {"status": "ok", "version": __version__}
 
     # The composition root: each domain adds its routes, runtime state and jobs, lowest first.
-    for domain in (accounts, community, markets, devices, releases, calls, store, portal):
+    for domain in (
+        accounts,
+        community,
+        markets,
+        devices,
+        releases,
+        calls,
+        greetings,
+        store,
+        portal,
+    ):
         domain.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(RequestLogMiddleware)

@@ -177,6 +177,7 @@ def demo(
 def _register_domains() -> None:
     from canyu.calls import cli as calls_cli
     from canyu.client import cli as device_cli
+    from canyu.greetings import cli as greetings_cli
     from canyu.lab import cli as lab_cli
     from canyu.markets import cli as markets_cli
     from canyu.releases import cli as releases_cli
@@ -189,6 +190,7 @@ def _register_domains() -> None:
         ("calls", calls_cli.app, "Spam-number marks, packs, the SMS classifier."),
         ("store", store_cli.app, "Catalogue and flash sales."),
         ("markets", markets_cli.app, "Country indicators, the market scorer, opened markets."),
+        ("greetings", greetings_cli.app, "Festivals, greetings, their packs."),
     ):
         app.add_typer(commands, name=name, help=about)
     lab_cli.register(bench_app, device_cli.app)

@@ -24,6 +24,15 @@ Home = Annotated[
 DEFAULT_HOME = Path("var/device")
 
 
+def _add_services() -> None:
+    from canyu.client import greetings_cli
+
+    app.add_typer(greetings_cli.app, name="greetings", help="Today's festival greetings, offline.")
+
+
+_add_services()
+
+
 def _fail(message: str) -> typer.Exit:
     console.print(f"[red]error:[/red] {message}")
     return typer.Exit(2)

@@ -424,12 +424,19 @@ class Device:
                 client.loop_stop()
                 client.disconnect()
 
+    def _refresh_service_packs(self) -> None:
+        """The services' offline packs (festival greetings), kept a week ahead; never fails."""
+        from canyu.client.greetings import refresh_for_device
+
+        refresh_for_device(self)
+
     def _cycle(self, on_update: Callable[[UpdateResult], None], failures: int) -> float | None:
         """One update cycle for listen(): None once it ran, or the seconds to wait before trying
         again when the server was unavailable (the ``failures``-th time in a row)."""
         state = self._require()
         try:
             on_update(self.update())
+            self._refresh_service_packs()
         except DeviceError as exc:
             if not exc.temporary:
                 raise

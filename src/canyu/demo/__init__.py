@@ -13,9 +13,11 @@ from canyu.progress import Report
 
 def fill_demo(session: Session, *, progress: Report) -> DemoSummary:
     """The feedback world, then what plugs into it: signed builds with this week's in rollout
-    (from the planned posts), an upcoming flash sale and spam-call marks."""
+    (from the planned posts), an upcoming flash sale, spam-call marks and friends' greetings for
+    the next festivals."""
     from canyu.accounts.models import Role, User
     from canyu.demo.calls import add_demo_calls
+    from canyu.demo.greetings import add_demo_greetings
     from canyu.demo.releases import add_demo_releases
     from canyu.demo.store import add_demo_sale
 
@@ -30,4 +32,5 @@ def fill_demo(session: Session, *, progress: Report) -> DemoSummary:
     add_demo_releases(session, team=team, friends=friends, progress=progress)
     add_demo_sale(session, team=team)
     add_demo_calls(session)
+    add_demo_greetings(session, team=team, friends=friends)
     return summary

@@ -1,0 +1,98 @@
+"""``canyu greetings ...``: a country's festivals, and building the greeting packs."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+app = typer.Typer(no_args_is_help=True)
+err = Console(stderr=True, soft_wrap=True)
+out = Console(width=None if sys.stdout.isatty() else 160)
+
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option("--database-url", help="SQLAlchemy URL; default CANYU_DATABASE_URL or ./var/."),
+]
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}", markup=True, highlight=False)
+    return typer.Exit(2)
+
+
+@app.command()
+def festivals(
+    country: Annotated[str, typer.Option(help="ISO 3166 alpha-2, e.g. CN.")],
+    year: Annotated[int, typer.Option(help="1901 to 2100.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """A country's festivals in a year: public holidays and the observances people greet."""
+    from canyu.errors import InvalidInput
+    from canyu.greetings import calendar
+
+    try:
+        data = calendar.calendar_json(country, year)
+    except InvalidInput as exc:
+        raise _fail(exc.message) from None
+    if as_json:
+        sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+        return
+    table = Table(title=f"Festivals of {data['country']} in {year}")
+    for column in ("date", "key", "English", "中文"):
+        table.add_column(column)
+    for festival in calendar.festivals(country, year):
+        table.add_row(festival.date.isoformat(), festival.key, festival.en, festival.zh)
+    out.print(table)
+
+
+@app.command()
+def packs(
+    country: Annotated[
+        list[str] | None, typer.Option(help="Only these countries (repeat); default all.")
+    ] = None,
+    publish: Annotated[
+        bool, typer.Option(help="Publish through TUF (needs the online keys).")
+    ] = True,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Build every country's greeting packs in each of its languages (and publish them)."""
+    from canyu import migrate
+    from canyu.config import get_settings
+    from canyu.db import Database
+    from canyu.errors import CanyuError
+    from canyu.greetings import calendar, service
+
+    url = database_url or get_settings().database_url
+    migrate.upgrade(url)
+    database = Database(url)
+    publisher = service.default_publisher() if publish else None
+    if publish and publisher is None:
+        err.print("no online TUF keys (canyu keys init): packs are built, not published")
+    try:
+        codes = [calendar.parse_country(c) for c in (country or calendar.countries())]
+    except CanyuError as exc:
+        raise _fail(exc.message) from None
+    built = []
+    with (
+        Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+        ) as bar,
+        database.session() as session,
+    ):
+        task = bar.add_task("greeting packs", total=len(codes))
+        for code in codes:
+            built.extend(service.build_packs(session, publisher=publisher, countries=[code]))
+            bar.advance(task)
+    database.dispose()
+    size = sum(b.size for b in built)
+    err.print(f"built {len(built)} packs, {size} bytes; published: {publisher is not None}")
