@@ -7,6 +7,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Protocol
@@ -195,6 +196,28 @@ def make_user(database: Database) -> UserFactory:
             )
 
     return make
+
+
+MarketOpener = Callable[..., None]
+
+
+@pytest.fixture
+def open_markets(database: Database) -> MarketOpener:
+    """Open markets as the team would (canyu.markets): rollouts, listings and packs take only
+    opened markets' countries; China, the home market, is always open."""
+
+    def open_(*countries: str) -> None:
+        from canyu.markets import service as markets
+
+        with database.session() as session:
+            opened = markets.open_iso2(session)
+            for country in countries:
+                if country not in opened:
+                    markets.open_market(
+                        session, country_code=country, opened_on=date(2014, 1, 1), note="test"
+                    )
+
+    return open_
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from conftest import MarketOpener
 from fastapi.testclient import TestClient
 from tuf.api.exceptions import DownloadHTTPError
 from tuf.ngclient.fetcher import FetcherInterface
@@ -19,6 +20,7 @@ from canyu.calls.settings import CallsSettings
 from canyu.client.calls import CallsClient
 from canyu.client.tuf_fetch import UpdateRefused
 from canyu.db import Database, utcnow
+from canyu.releases.publishing import TargetPublisher
 from canyu.releases.settings import ReleaseSettings
 from canyu.releases.tuf_repo import TufRepository
 
@@ -36,8 +38,8 @@ class AsgiFetcher(FetcherInterface):
         return iter([response.content])
 
 
-def publisher(release: ReleaseSettings) -> service.TufPublisher:
-    return service.TufPublisher("calls", release.tuf_dir, release.keys_dir, release.root_keys_dir)
+def publisher(release: ReleaseSettings) -> TargetPublisher:
+    return TargetPublisher("calls", release)
 
 
 def decide(
@@ -219,7 +221,9 @@ def test_packs_are_only_rebuilt_for_regions_whose_labels_changed(
     database: Database,
     calls_settings: CallsSettings,
     team: User,
+    open_markets: MarketOpener,
 ) -> None:
+    open_markets("IN")
     decide(database, team, calls_settings, {"+8613800138000": "fraud", "+919876543210": "fraud"})
     with database.session() as s:
         assert service.regions_due(s) == ["CN", "IN"]

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from conftest import MarketOpener
 from fastapi.testclient import TestClient
 from releases.fixtures import Shop, UserMaker
 from sqlalchemy import event, select
@@ -236,9 +237,10 @@ def test_a_rollout_paused_during_a_reload_of_the_offers_is_not_offered(
 
 
 def test_rollouts_reach_only_their_countries_channels_and_models(
-    api: TestClient, shop: Shop, database: Database
+    api: TestClient, shop: Shop, database: Database, open_markets: MarketOpener
 ) -> None:
     shop.product()
+    open_markets("IN")
     india = fleet(database, 5, country="IN")
     china = fleet(database, 5, country="CN")
     beta = fleet(database, 5, country="IN", channel="beta", prefix="beta")

@@ -45,9 +45,13 @@ def test_bad_input_is_a_clear_error() -> None:
 
 def test_packs_for_one_country_without_keys(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'c.db'}"
-    result = runner.invoke(
-        app, ["greetings", "packs", "--country", "IN", "--no-publish", "--database-url", url]
-    )
+    packs = ["greetings", "packs", "--country", "IN", "--no-publish", "--database-url", url]
+    closed = runner.invoke(app, packs)
+    assert closed.exit_code == 2  # packs are built for opened markets only
+    assert "India (IN) is not an opened market" in closed.output
+    opened = runner.invoke(app, ["markets", "open", "IN", "--database-url", url])
+    assert opened.exit_code == 0, opened.output
+    result = runner.invoke(app, packs)
     assert result.exit_code == 0, result.output
     assert "built 2 packs" in result.output  # Hindi and English
     bad = runner.invoke(

@@ -24,6 +24,7 @@ from canyu.client.greetings import GreetingsClient, PhoneSettings, refresh_for_d
 from canyu.client.tuf_fetch import UpdateRefused
 from canyu.db import Database
 from canyu.greetings import calendar, service
+from canyu.releases.publishing import TargetPublisher
 from canyu.releases.settings import ReleaseSettings
 from canyu.releases.tuf_repo import TufRepository
 from greetings.conftest import AsgiFetcher
@@ -55,7 +56,7 @@ def approved(api: TestClient, auth: Auth, author: User, team: User, text: str, *
 
 
 def publish(database: Database, release: ReleaseSettings, country: str, language: str) -> None:
-    publisher = service.TufPublisher(release.tuf_dir, release.keys_dir, release.root_keys_dir)
+    publisher = TargetPublisher(service.TUF_PRODUCT, release)
     with database.session() as s:
         service.build_pack(s, country=country, language=language, publisher=publisher, today=TODAY)
 

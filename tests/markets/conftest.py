@@ -8,6 +8,12 @@ from pathlib import Path
 
 import pytest
 from conftest import SHARED_DATA
+from releases.fixtures import (  # noqa: F401  (fixtures)
+    key_dirs,
+    release_settings,
+    runtime,
+    shop,
+)
 
 from canyu.db import Database
 from canyu.markets import service

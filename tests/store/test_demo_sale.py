@@ -6,6 +6,7 @@ from conftest import UserFactory
 
 from canyu.accounts.models import Role
 from canyu.db import Database, utcnow
+from canyu.demo.markets import add_demo_markets
 from canyu.demo.store import DEMO_LISTINGS, add_demo_sale
 from canyu.store.models import Listing
 
@@ -14,6 +15,7 @@ def test_the_demo_sale_is_open_for_queueing(database: Database, make_user: UserF
     team = make_user(Role.TEAM)
     now = utcnow()
     with database.session() as s:
+        add_demo_markets(s, team=team, data_dir=None)  # the sale is listed where canyu has opened
         sale = add_demo_sale(s, team=team, now=now)
         assert sale.queue_opens_at <= now < sale.starts_at
         assert s.query(Listing).count() == 2 * len(DEMO_LISTINGS)

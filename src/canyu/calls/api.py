@@ -35,6 +35,8 @@ from canyu.calls.settings import CallsSettings
 from canyu.db import MAX_ID
 from canyu.deps import DbSession
 from canyu.errors import Forbidden, Unauthorized
+from canyu.releases import publishing
+from canyu.releases.publishing import TargetPublisher
 from canyu.releases.settings import ReleaseSettings, get_release_settings
 
 router = APIRouter(prefix="/api/v1", tags=["calls"])
@@ -55,12 +57,8 @@ def code_sender(request: Request) -> CodeSender:
 def pack_publisher(
     settings: Annotated[CallsSettings, Depends(calls_settings)],
     release: Annotated[ReleaseSettings, Depends(get_release_settings)],
-) -> service.TufPublisher | None:
-    if not (release.keys_dir / "targets.pem").exists():
-        return None
-    return service.TufPublisher(
-        settings.tuf_product, release.tuf_dir, release.keys_dir, release.root_keys_dir
-    )
+) -> TargetPublisher | None:
+    return publishing.publisher(settings.tuf_product, release)
 
 
 def _bearer(request: Request) -> str | None:
@@ -290,7 +288,7 @@ def build_pack(
     _team: TeamUser,
     session: DbSession,
     settings: Settings,
-    publisher: Annotated[service.TufPublisher | None, Depends(pack_publisher)],
+    publisher: Annotated[TargetPublisher | None, Depends(pack_publisher)],
 ) -> object:
     """Build and publish the region's pack now (the job does it on a schedule)."""
     built = service.build_pack(session, region=region, settings=settings, publisher=publisher)

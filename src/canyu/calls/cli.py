@@ -132,15 +132,15 @@ def build_packs(
 ) -> None:
     """Build (and publish through TUF, when keys exist) the offline packs now."""
     from canyu.calls import service
-    from canyu.calls.scheduling import publisher_for
     from canyu.calls.settings import get_calls_settings
     from canyu.db import Database
     from canyu.errors import CanyuError
+    from canyu.releases import publishing
 
     settings = get_calls_settings()
     database = _database(database_url)
     assert isinstance(database, Database)
-    publisher = publisher_for(None, settings)
+    publisher = publishing.publisher_of(None, settings.tuf_product)
     try:
         with database.session() as session:
             if country:

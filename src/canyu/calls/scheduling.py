@@ -13,6 +13,7 @@ from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import
 from canyu import jobs
 from canyu.calls import service
 from canyu.calls.settings import CallsSettings, get_calls_settings
+from canyu.releases import publishing
 
 log = logging.getLogger("canyu.calls")
 
@@ -22,22 +23,10 @@ def calls_settings(app: Any) -> CallsSettings:
     return settings or get_calls_settings()
 
 
-def publisher_for(app: Any, settings: CallsSettings) -> service.TufPublisher | None:
-    from canyu.releases.runtime import release_settings
-    from canyu.releases.settings import get_release_settings
-
-    release = release_settings(app) if app is not None else get_release_settings()
-    if not (release.keys_dir / "targets.pem").exists():
-        return None
-    return service.TufPublisher(
-        settings.tuf_product, release.tuf_dir, release.keys_dir, release.root_keys_dir
-    )
-
-
 def run_packs(context: jobs.JobContext) -> list[service.BuiltPack]:
     """Rebuild the packs of regions whose labels changed, and publish them through TUF."""
     settings = calls_settings(context.app)
-    publisher = publisher_for(context.app, settings)
+    publisher = publishing.publisher_of(context.app, settings.tuf_product)
     with context.database.session() as session:
         built = service.build_due_packs(session, settings=settings, publisher=publisher)
     for pack in built:

@@ -12,12 +12,13 @@ from canyu.progress import Report
 
 
 def fill_demo(session: Session, *, progress: Report) -> DemoSummary:
-    """The feedback world, then what plugs into it: signed builds with this week's in rollout
-    (from the planned posts), an upcoming flash sale, spam-call marks and friends' greetings for
-    the next festivals."""
+    """The feedback world, then what plugs into it: the markets canyu has opened, signed builds
+    with this week's in rollout (from the planned posts), an upcoming flash sale, spam-call
+    marks and friends' greetings for the next festivals."""
     from canyu.accounts.models import Role, User
     from canyu.demo.calls import add_demo_calls
     from canyu.demo.greetings import add_demo_greetings
+    from canyu.demo.markets import add_demo_markets
     from canyu.demo.releases import add_demo_releases
     from canyu.demo.store import add_demo_sale
 
@@ -29,6 +30,7 @@ def fill_demo(session: Session, *, progress: Report) -> DemoSummary:
     friends = session.scalars(
         select(User).where(User.role == Role.FRIEND.value).order_by(User.id)
     ).all()
+    add_demo_markets(session, team=team)
     add_demo_releases(session, team=team, friends=friends, progress=progress)
     add_demo_sale(session, team=team)
     add_demo_calls(session)

@@ -19,6 +19,8 @@ from canyu.greetings.schemas import (
     GreetingOut,
     PackOut,
 )
+from canyu.releases import publishing
+from canyu.releases.publishing import TargetPublisher
 from canyu.releases.settings import ReleaseSettings, get_release_settings
 
 router = APIRouter(prefix="/api/v1/greetings", tags=["greetings"])
@@ -41,10 +43,8 @@ def greeting_out(greeting: Greeting) -> GreetingOut:
 
 def pack_publisher(
     release: Annotated[ReleaseSettings, Depends(get_release_settings)],
-) -> service.TufPublisher | None:
-    if not (release.keys_dir / "targets.pem").exists():
-        return None
-    return service.TufPublisher(release.tuf_dir, release.keys_dir, release.root_keys_dir)
+) -> TargetPublisher | None:
+    return publishing.publisher(service.TUF_PRODUCT, release)
 
 
 @router.get("/festivals", response_model=CalendarOut)
@@ -123,7 +123,7 @@ def build_pack(
     language: Annotated[str, Path(max_length=16)],
     team: TeamUser,
     session: DbSession,
-    publisher: Annotated[service.TufPublisher | None, Depends(pack_publisher)],
+    publisher: Annotated[TargetPublisher | None, Depends(pack_publisher)],
 ) -> object:
     """Build and publish the pack of a country and language now (the weekly job does it too)."""
     _ = team

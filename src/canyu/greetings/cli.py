@@ -8,7 +8,6 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 app = typer.Typer(no_args_is_help=True)
@@ -67,32 +66,29 @@ def packs(
     from canyu.db import Database
     from canyu.errors import CanyuError
     from canyu.greetings import calendar, service
+    from canyu.markets import service as markets
+    from canyu.progress import progress_bar
+    from canyu.releases import publishing
 
     url = database_url or get_settings().database_url
     migrate.upgrade(url)
     database = Database(url)
-    publisher = service.default_publisher() if publish else None
+    publisher = publishing.publisher_of(None, service.TUF_PRODUCT) if publish else None
     if publish and publisher is None:
         err.print("no online TUF keys (canyu keys init): packs are built, not published")
+    built = []
     try:
-        codes = [calendar.parse_country(c) for c in (country or calendar.countries())]
+        with progress_bar(err) as bar, database.session() as session:
+            # By default every opened market (canyu.markets); a country named must be one.
+            codes = [calendar.parse_country(c) for c in country] or sorted(
+                markets.open_iso2(session)
+            )
+            task = bar.add_task("greeting packs", total=len(codes))
+            for code in codes:
+                built.extend(service.build_packs(session, publisher=publisher, countries=[code]))
+                bar.advance(task)
     except CanyuError as exc:
         raise _fail(exc.message) from None
-    built = []
-    with (
-        Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err,
-        ) as bar,
-        database.session() as session,
-    ):
-        task = bar.add_task("greeting packs", total=len(codes))
-        for code in codes:
-            built.extend(service.build_packs(session, publisher=publisher, countries=[code]))
-            bar.advance(task)
     database.dispose()
     size = sum(b.size for b in built)
     err.print(f"built {len(built)} packs, {size} bytes; published: {publisher is not None}")

@@ -8,27 +8,17 @@ import logging
 from datetime import timedelta
 
 from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]
-from fastapi import FastAPI
 
 from canyu import jobs
 from canyu.greetings import service
+from canyu.releases import publishing
 
 log = logging.getLogger("canyu.greetings")
 EVERY = timedelta(days=1)
 
 
-def publisher_for(app: object) -> service.TufPublisher | None:
-    from canyu.releases.runtime import release_settings
-    from canyu.releases.settings import get_release_settings
-
-    release = release_settings(app) if isinstance(app, FastAPI) else get_release_settings()
-    if not (release.keys_dir / "targets.pem").exists():
-        return None
-    return service.TufPublisher(release.tuf_dir, release.keys_dir, release.root_keys_dir)
-
-
 def run_packs(context: jobs.JobContext) -> list[service.BuiltPack]:
-    publisher = publisher_for(context.app)
+    publisher = publishing.publisher_of(context.app, service.TUF_PRODUCT)
     with context.database.session() as session:
         built = service.build_packs(session, publisher=publisher)
     log.info(

@@ -12,19 +12,21 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from canyu.accounts import service as accounts
 from canyu.accounts.models import User
 from canyu.db import utcnow
-from canyu.errors import Conflict, Forbidden, InvalidInput, NotFound
+from canyu.errors import Conflict, InvalidInput, NotFound
 from canyu.greetings import calendar
 from canyu.greetings import pack as pack_mod
 from canyu.greetings.models import Greeting, GreetingPack, GreetingStatus, GreetingVote
+from canyu.markets import service as markets
+from canyu.releases.publishing import Publisher
 
 MIN_TEXT = 2
 MAX_TEXT = 140  # one SMS in Latin script (160), two in Chinese (70 each); 20 fit in 8 KB
@@ -227,13 +229,8 @@ def vote(session: Session, *, user: User, greeting_id: int) -> Greeting:
     return greeting
 
 
-def _require_team(actor: User) -> None:
-    if not actor.is_team:
-        raise Forbidden("Only team members can do this.")
-
-
 def queue(session: Session, *, actor: User, limit: int = 100) -> list[Greeting]:
-    _require_team(actor)
+    accounts.require_team(actor)
     return list(
         session.scalars(
             select(Greeting)
@@ -247,7 +244,7 @@ def queue(session: Session, *, actor: User, limit: int = 100) -> list[Greeting]:
 def decide(
     session: Session, *, actor: User, greeting_id: int, approve: bool, reason: str | None = None
 ) -> Greeting:
-    _require_team(actor)
+    accounts.require_team(actor)
     greeting = get_greeting(session, greeting_id=greeting_id)
     if greeting.status != GreetingStatus.PENDING.value:
         raise Conflict(f"Greeting {greeting_id} was already {greeting.status}.")
@@ -326,11 +323,6 @@ def upcoming(country: str, *, today: date, days: int = 60) -> list[calendar.Fest
 # --- packs ---------------------------------------------------------------------------------------
 
 
-class PackPublisher(Protocol):
-    def publish(self, files: Sequence[tuple[str, bytes]]) -> None:
-        """Publish ``(target name, content)`` pairs in this order, signed."""
-
-
 def target_name(country: str, language: str) -> str:
     """The pack's TUF target: the signed targets metadata carries its length and hashes, and
     the pack's header its version, so no index file is needed."""
@@ -376,13 +368,14 @@ def build_pack(
     *,
     country: str,
     language: str,
-    publisher: PackPublisher | None,
+    publisher: Publisher | None,
     today: date | None = None,
     days: int = PACK_DAYS,
 ) -> BuiltPack:
     """Build (and publish as a TUF target) the pack of ``country`` and ``language``
     from today for ``days`` days."""
     code = calendar.parse_country(country)
+    markets.require_open_market(session, country=code)  # packs are built for opened markets
     lang = parse_language(language)
     start = today or utcnow().date()
     festivals = calendar.festivals_between(code, start, start + timedelta(days=days - 1))
@@ -429,14 +422,15 @@ def build_pack(
 def build_packs(
     session: Session,
     *,
-    publisher: PackPublisher | None,
+    publisher: Publisher | None,
     countries: Iterable[str] | None = None,
     today: date | None = None,
 ) -> list[BuiltPack]:
-    """Every country's packs in each of its languages (the weekly job, and `canyu greetings
-    packs`)."""
+    """The packs of these countries (by default every opened market) in each of their
+    languages (the daily job, and `canyu greetings packs`)."""
     built = []
-    for country in countries or calendar.countries():
+    chosen = countries if countries is not None else sorted(markets.open_iso2(session))
+    for country in chosen:
         code = calendar.parse_country(country)
         for language in calendar.languages(code):
             if language in _known_languages():
@@ -446,40 +440,3 @@ def build_packs(
                     )
                 )
     return built
-
-
-class TufPublisher:
-    """Publishes packs as targets of the "greetings" TUF repository, the same repositories (and
-    keys) as builds and spam packs; created on first use when the root keys are at hand."""
-
-    def __init__(self, tuf_dir: Path, keys_dir: Path, root_keys_dir: Path) -> None:
-        self.tuf_dir = tuf_dir
-        self.keys_dir = keys_dir
-        self.root_keys_dir = root_keys_dir
-
-    def repository(self) -> Any:
-        from canyu.releases.tuf_repo import TufRepository
-
-        if TufRepository.exists(TUF_PRODUCT, self.tuf_dir):
-            return TufRepository.open(TUF_PRODUCT, self.tuf_dir, self.keys_dir)
-        try:
-            return TufRepository.create(
-                TUF_PRODUCT, self.tuf_dir, self.keys_dir, self.root_keys_dir
-            )
-        except Conflict:
-            return TufRepository.open(TUF_PRODUCT, self.tuf_dir, self.keys_dir)
-
-    def publish(self, files: Sequence[tuple[str, bytes]]) -> None:
-        repo = self.repository()
-        for name, data in files:
-            repo.add_target(name, data, custom={"canyu": TUF_PRODUCT})
-
-
-def default_publisher() -> TufPublisher | None:
-    """The TUF publisher when online keys exist, else None (packs are built, not published)."""
-    from canyu.releases.settings import get_release_settings
-
-    release = get_release_settings()
-    if not (release.keys_dir / "targets.pem").exists():
-        return None
-    return TufPublisher(release.tuf_dir, release.keys_dir, release.root_keys_dir)

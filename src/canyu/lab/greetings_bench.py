@@ -84,6 +84,10 @@ def service_path(year: int, per_pack: int, seed: int, work: Path, publish: bool)
     from canyu.accounts.models import Role
     from canyu.db import Database
     from canyu.greetings import calendar, service
+    from canyu.markets import service as markets
+    from canyu.markets.geo import world
+    from canyu.releases.publishing import TargetPublisher
+    from canyu.releases.settings import ReleaseSettings
     from canyu.releases.tuf_repo import init_keys
 
     url = f"sqlite:///{work / 'bench.db'}"
@@ -93,7 +97,12 @@ def service_path(year: int, per_pack: int, seed: int, work: Path, publish: bool)
     publisher = None
     if publish:
         init_keys(work / "keys", root_keys_dir=work / "root")
-        publisher = service.TufPublisher(work / "tuf", work / "keys", work / "root")
+        publisher = TargetPublisher(
+            service.TUF_PRODUCT,
+            ReleaseSettings(
+                tuf_dir=work / "tuf", keys_dir=work / "keys", root_keys_dir=work / "root"
+            ),
+        )
     password = secrets.token_urlsafe(12)
     with database.session() as session:
         team = accounts.create_user(
@@ -121,6 +130,10 @@ def service_path(year: int, per_pack: int, seed: int, work: Path, publish: bool)
                     text=synthetic_greeting(rng, language, n),
                 )
                 service.decide(session, actor=team, greeting_id=greeting.id, approve=True)
+        # Packs are built for opened markets: here every country canyu knows is one.
+        for country in calendar.countries():
+            if world().resolve(country) is not None and country != "CN":
+                markets.open_market(session, country_code=country, opened_on=date(year, 1, 1))
     calendar._festivals.cache_clear()
     calendar.chinese_lunar.cache_clear()
     started = time.perf_counter()

@@ -299,6 +299,13 @@ def open_iso3(session: Session) -> set[str]:
     return {HOME_MARKET, *(o.iso3 for o in opened_markets(session))}
 
 
+def open_iso2(session: Session) -> set[str]:
+    """The opened markets' two-letter codes (the home market's included): what other domains
+    store countries as."""
+    codes = (world().resolve(code) for code in open_iso3(session))
+    return {found.iso2 for found in codes if found is not None and found.iso2}
+
+
 def require_open_market(session: Session, *, country: str) -> Country:
     """The country, if it is an opened market (or the home market); otherwise InvalidInput with
     the reason. Accepts ISO alpha-2 or alpha-3 codes. Store listings, rollout targets and

@@ -34,11 +34,8 @@ from canyu.calls.service.lookups import BucketEntry, labelled_total, lookup_buck
 from canyu.calls.service.marks import MarkResult, get_number, list_marks, mark_number, withdraw_mark
 from canyu.calls.service.packs import (
     BuiltPack,
-    PackPublisher,
-    TufPublisher,
     build_due_packs,
     build_pack,
-    default_publisher,
     publish_pack,
     regions_due,
 )
@@ -64,14 +61,11 @@ __all__ = [
     "MarkResult",
     "NotVerified",
     "NumberSummary",
-    "PackPublisher",
-    "TufPublisher",
     "appeal_queue",
     "build_due_packs",
     "build_pack",
     "decide_appeal",
     "decide_number",
-    "default_publisher",
     "file_appeal",
     "first_publication_after",
     "get_number",

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import Any, Protocol
 
 import numpy as np
 from sqlalchemy import delete, func, select
@@ -25,12 +22,8 @@ from canyu.calls.service.common import EVENT_MARGIN, parse_region
 from canyu.calls.service.scoring import rescore_dirty
 from canyu.calls.settings import CallsSettings
 from canyu.db import utcnow
-from canyu.errors import Conflict
-
-
-class PackPublisher(Protocol):
-    def publish(self, files: Sequence[tuple[str, bytes]]) -> None:
-        """Publish ``(target name, content)`` pairs in this order, signed."""
+from canyu.markets import service as markets
+from canyu.releases.publishing import Publisher
 
 
 @dataclass(frozen=True)
@@ -76,7 +69,7 @@ def build_pack(
     *,
     region: str,
     settings: CallsSettings,
-    publisher: PackPublisher | None,
+    publisher: Publisher | None,
     now: datetime | None = None,
 ) -> BuiltPack:
     """Build the next pack of ``region`` from its labelled numbers, with deltas from the
@@ -84,6 +77,7 @@ def build_pack(
     (canyu.calls.assembly, pure), then publish it."""
     started = time.perf_counter()
     code = parse_region(region)
+    markets.require_open_market(session, country=code)  # packs are built for opened markets
     when = now or utcnow()
     rescore_dirty(session, settings=settings, region=code, limit=1_000_000)
     rows = session.execute(
@@ -132,7 +126,7 @@ def publish_pack(
     assembled: AssembledPack,
     *,
     settings: CallsSettings,
-    publisher: PackPublisher | None,
+    publisher: Publisher | None,
     when: datetime,
     horizon: datetime,
 ) -> bool:
@@ -178,51 +172,14 @@ def publish_pack(
 
 
 def build_due_packs(
-    session: Session, *, settings: CallsSettings, publisher: PackPublisher | None
+    session: Session, *, settings: CallsSettings, publisher: Publisher | None
 ) -> list[BuiltPack]:
+    """The packs of every opened market whose labels changed (canyu.markets decides where
+    canyu is; marks elsewhere wait for their market to open)."""
     rescore_dirty(session, settings=settings, limit=1_000_000)
+    opened = markets.open_iso2(session)
     return [
         build_pack(session, region=region, settings=settings, publisher=publisher)
         for region in regions_due(session)
+        if region in opened
     ]
-
-
-class TufPublisher:
-    """Publishes packs as targets of one TUF repository, product ``settings.tuf_product``
-    ("calls"), named ``<region>/pack.cyp``, ``<region>/delta-<span>.cyd``, ``<region>/index.json``.
-    The repository is created on first use when the root keys are at hand."""
-
-    def __init__(self, product: str, tuf_dir: Path, keys_dir: Path, root_keys_dir: Path) -> None:
-        self.product = product
-        self.tuf_dir = tuf_dir
-        self.keys_dir = keys_dir
-        self.root_keys_dir = root_keys_dir
-
-    def repository(self) -> Any:
-        from canyu.releases.tuf_repo import TufRepository
-
-        if TufRepository.exists(self.product, self.tuf_dir):
-            return TufRepository.open(self.product, self.tuf_dir, self.keys_dir)
-        try:
-            return TufRepository.create(
-                self.product, self.tuf_dir, self.keys_dir, self.root_keys_dir
-            )
-        except Conflict:
-            return TufRepository.open(self.product, self.tuf_dir, self.keys_dir)
-
-    def publish(self, files: Sequence[tuple[str, bytes]]) -> None:
-        repo = self.repository()
-        for name, data in files:
-            repo.add_target(name, data, custom={"canyu": "calls"})
-
-
-def default_publisher(settings: CallsSettings) -> TufPublisher | None:
-    """The TUF publisher when online keys exist, else None (packs are built but not published)."""
-    from canyu.releases.settings import get_release_settings
-
-    release = get_release_settings()
-    if not (release.keys_dir / "targets.pem").exists():
-        return None
-    return TufPublisher(
-        settings.tuf_product, release.tuf_dir, release.keys_dir, release.root_keys_dir
-    )

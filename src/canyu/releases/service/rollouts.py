@@ -15,6 +15,7 @@ from canyu.devices import service as devices
 from canyu.devices.push import Message, publish_after_commit
 from canyu.devices.topics import topic
 from canyu.errors import Conflict, InvalidInput, NotFound
+from canyu.markets import service as markets
 from canyu.releases import health
 from canyu.releases.models import (
     LIVE_STATUSES,
@@ -56,8 +57,12 @@ def _event(
     return event
 
 
-def _check_countries(countries: Iterable[str]) -> list[str]:
-    return sorted({accounts.check_country(c) for c in countries})
+def _check_countries(session: Session, countries: Iterable[str]) -> list[str]:
+    """A rollout targets opened markets only (canyu.markets)."""
+    codes = sorted({accounts.check_country(c) for c in countries})
+    for code in codes:
+        markets.require_open_market(session, country=code)
+    return codes
 
 
 def previous_build(session: Session, *, build: Build) -> Build | None:
@@ -96,7 +101,7 @@ def start_rollout(
         raise NotFound(f"No build {build_id} to roll out.")
     checked_stages = health.check_stages(list(stages))
     chosen_channels = sorted({parse_channel(c).value for c in (channels or [build.channel])})
-    chosen_countries = _check_countries(countries)
+    chosen_countries = _check_countries(session, countries)
     models = sorted({m.strip() for m in device_models if m.strip()})
     if any(len(m) > 40 for m in models):
         raise InvalidInput("A device model has at most 40 characters.")

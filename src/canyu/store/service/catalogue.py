@@ -13,6 +13,7 @@ from canyu.accounts import service as accounts
 from canyu.accounts.models import User
 from canyu.db import MAX_ID
 from canyu.errors import Conflict, InvalidInput, NotFound
+from canyu.markets import service as markets
 from canyu.store.models import (
     Listing,
     Product,
@@ -81,6 +82,7 @@ def set_listing(
     """Offer a SKU in a country (or change its price and stock there)."""
     accounts.require_team(actor)
     country = accounts.check_country(country)
+    markets.require_open_market(session, country=country)  # the store sells in opened markets
     try:
         amount = Decimal(str(price))
     except InvalidOperation:
