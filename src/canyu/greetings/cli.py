@@ -80,7 +80,7 @@ def packs(
     try:
         with progress_bar(err) as bar, database.session() as session:
             # By default every opened market (canyu.markets); a country named must be one.
-            codes = [calendar.parse_country(c) for c in country] or sorted(
+            codes = [calendar.parse_country(c) for c in country or ()] or sorted(
                 markets.open_iso2(session)
             )
             task = bar.add_task("greeting packs", total=len(codes))
