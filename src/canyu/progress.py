@@ -20,7 +20,11 @@ from rich.progress import (
 Report = Callable[[str, int, int], None]
 
 
-def progress_bar(console: Console | None = None) -> Progress:
+def progress_bar(
+    console: Console | None = None, *, transient: bool = False, disable: bool = False
+) -> Progress:
+    """Done of total, time so far and time left; on standard error unless told otherwise
+    (``transient`` clears it when done, ``disable`` hides it, as when printing JSON)."""
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -28,6 +32,8 @@ def progress_bar(console: Console | None = None) -> Progress:
         TimeElapsedColumn(),
         TimeRemainingColumn(),
         console=console or Console(stderr=True),
+        transient=transient,
+        disable=disable,
     )
 
 

@@ -10,14 +10,9 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.table import Table
+
+from canyu.progress import progress_bar
 
 app = typer.Typer(no_args_is_help=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -74,16 +69,10 @@ def import_marks(
             if missing:
                 raise _fail(f"{file}: missing columns {', '.join(sorted(missing))}")
             with (
-                Progress(
-                    TextColumn("importing marks"),
-                    BarColumn(),
-                    MofNCompleteColumn(),
-                    TimeElapsedColumn(),
-                    console=err,
-                ) as progress,
+                progress_bar(err) as progress,
                 database.session() as session,
             ):
-                task = progress.add_task("marks", total=total)
+                task = progress.add_task("importing marks", total=total)
                 report = service.import_marks(
                     session,
                     rows=reader,

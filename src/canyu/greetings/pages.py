@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Path, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from canyu.accounts.deps import MaybeUser
 from canyu.accounts.models import User
@@ -16,6 +16,7 @@ from canyu.errors import CanyuError, InvalidInput
 from canyu.greetings import calendar, service
 from canyu.i18n import display_country
 from canyu.web.csrf import check_csrf
+from canyu.web.forms import redirect
 from canyu.web.templating import render, request_locale
 
 router = APIRouter(include_in_schema=False)
@@ -23,10 +24,6 @@ router = APIRouter(include_in_schema=False)
 FormStr = Annotated[str, Form(max_length=4000)]
 GreetingId = Annotated[int, Path(ge=1, le=MAX_ID)]
 UPCOMING_DAYS = 60
-
-
-def _redirect(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
 
 
 def _country(request: Request, user: User | None, asked: str | None) -> str:
@@ -108,7 +105,7 @@ def write(
 ) -> Response:
     check_csrf(request, csrf_token)
     if user is None:
-        return _redirect("/signin?next=/greetings")
+        return redirect("/signin?next=/greetings")
     code = _country(request, user, country)
     try:
         request.app.state.limiter.hit(
@@ -129,7 +126,7 @@ def write(
             form=form,
             status_code=exc.status_code,
         )
-    return _redirect(f"/greetings?country={code}&done=written")
+    return redirect(f"/greetings?country={code}&done=written")
 
 
 @router.post("/greetings/{greeting_id}/vote")
@@ -143,7 +140,7 @@ def vote(
 ) -> Response:
     check_csrf(request, csrf_token)
     if user is None:
-        return _redirect("/signin?next=/greetings")
+        return redirect("/signin?next=/greetings")
     code = _country(request, user, country)
     try:
         service.vote(session, user=user, greeting_id=greeting_id)
@@ -152,7 +149,7 @@ def vote(
         return _festivals_page(
             request, session, user, country=code, error=exc.message, status_code=exc.status_code
         )
-    return _redirect(f"/greetings?country={code}&done=voted#greeting-{greeting_id}")
+    return redirect(f"/greetings?country={code}&done=voted#greeting-{greeting_id}")
 
 
 @router.get("/greetings/queue", response_class=HTMLResponse)
@@ -163,7 +160,7 @@ def team_queue(
     done: Annotated[str | None, Query(max_length=16)] = None,
 ) -> Response:
     if user is None:
-        return _redirect("/signin?next=/greetings/queue")
+        return redirect("/signin?next=/greetings/queue")
     pending = service.queue(session, actor=user)
     locale = request_locale(request, user)
     names = {key: calendar.NAMES.get(key) for key in {g.festival_key for g in pending}}
@@ -195,7 +192,7 @@ def decision(
 ) -> Response:
     check_csrf(request, csrf_token)
     if user is None:
-        return _redirect("/signin?next=/greetings/queue")
+        return redirect("/signin?next=/greetings/queue")
     if decision not in ("approve", "reject"):
         raise InvalidInput("Decide with approve or reject.", details={"field": "decision"})
     service.decide(
@@ -205,4 +202,4 @@ def decision(
         approve=decision == "approve",
         reason=reason or None,
     )
-    return _redirect(f"/greetings/queue?done={'approved' if decision == 'approve' else 'rejected'}")
+    return redirect(f"/greetings/queue?done={'approved' if decision == 'approve' else 'rejected'}")

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from canyu.community.similarity import DEFAULT_METHOD, METHODS
 from canyu.lab.dedup_eval import DedupDataError, evaluate, load_dataset
+from canyu.progress import progress_bar
 
 
 def dedup(
@@ -39,14 +39,7 @@ def dedup(
         errors.print(f"Cannot run the benchmark: {error}", style="red", markup=False)
         raise typer.Exit(2) from error
 
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=json_output,
-    ) as progress:
+    with progress_bar(console, transient=json_output) as progress:
         task = progress.add_task(f"{method} on {reports.name}", total=len(dataset.reports))
         result = evaluate(
             dataset, method, lambda done, total: progress.update(task, completed=done, total=total)

@@ -10,8 +10,9 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
+
+from canyu.progress import progress_bar
 
 app = typer.Typer(no_args_is_help=True)
 out = Console(soft_wrap=True, highlight=False)
@@ -68,19 +69,13 @@ def import_dir(
     files = sorted(p for p in directory.iterdir() if p.suffix.lower() == ".csv")
     try:
         with (
-            Progress(
-                TextColumn("importing {task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                console=err,
-                disable=as_json,
-            ) as progress,
+            progress_bar(err, disable=as_json) as progress,
             database.session() as session,
         ):
             task = progress.add_task("", total=len(files))
 
             def step(name: str) -> None:
-                progress.update(task, description=name, advance=1)
+                progress.update(task, description=f"importing {name}", advance=1)
 
             report = service.import_dir(session, directory, progress=step)
     except CanyuError as exc:
