@@ -60,7 +60,8 @@ def packs(
     ] = True,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Build every country's greeting packs in each of its languages (and publish them)."""
+    """Build the greeting packs of every opened market (or --country) in each of its languages,
+    and publish them."""
     from canyu import migrate
     from canyu.config import get_settings
     from canyu.db import Database
