@@ -4,6 +4,7 @@ from canyu.accounts import models as accounts_models
 from canyu.calls import models as calls_models
 from canyu.community import models as community_models
 from canyu.devices import models as devices_models
+from canyu.hotspots import models as hotspots_models
 from canyu.releases import models as releases_models
 from canyu.store import models as store_models
 
@@ -12,6 +13,7 @@ __all__ = [
     "calls_models",
     "community_models",
     "devices_models",
+    "hotspots_models",
     "releases_models",
     "store_models",
 ]

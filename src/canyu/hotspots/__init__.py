@@ -1,0 +1,16 @@
+"""Free Wi-Fi hotspots: open data and owners' claims, friends' confirmations, near-me queries,
+signed offline packs per region (H3 cell), one-tap connect artefacts."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+
+def install(app: FastAPI) -> None:
+    from canyu.hotspots import api, pages
+
+    app.include_router(api.router)
+    app.include_router(pages.router)
