@@ -15,7 +15,7 @@ from canyu.accounts.models import Role, User
 from canyu.community import service as community
 from canyu.community.models import Comment, Merge, Notification, Post, Status, StatusChange, Vote
 from canyu.db import Base, Database
-from canyu.demo import DEMO_PASSWORD, DemoSummary, fill_demo_world
+from canyu.demo.world import DEMO_PASSWORD, DemoSummary, fill_demo_world
 from canyu.errors import Conflict
 
 pytestmark = pytest.mark.db

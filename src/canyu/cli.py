@@ -4,26 +4,16 @@ from __future__ import annotations
 
 import getpass
 import sys
-from collections.abc import Callable
 from typing import Annotated
 
 import typer
 import uvicorn
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.table import Table
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from canyu import migrate
 from canyu.config import Settings, get_settings
+from canyu.progress import staged
 
 app = typer.Typer(help="canyu: friends build the product with us.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -155,23 +145,15 @@ def demo(
 ) -> None:
     """Fill a demo world (only into an empty database) and serve it."""
     from canyu.db import Database
-    from canyu.demo import fill_demo_world
+    from canyu.demo import fill_demo
     from canyu.errors import Conflict
 
     settings = _settings(database_url)
     migrate.upgrade(settings.database_url)
     database = Database(settings.database_url)
     try:
-        with _progress() as progress, database.session() as session:
-            tasks: dict[str, TaskID] = {}
-
-            def report(stage: str, done: int, total: int) -> None:
-                if stage not in tasks:
-                    tasks[stage] = progress.add_task(stage, total=total)
-                progress.update(tasks[stage], completed=done, total=total)
-
-            summary = fill_demo_world(session, progress=report)
-            _add_service_demos(session, progress=report)
+        with staged(console) as report, database.session() as session:
+            summary = fill_demo(session, progress=report)
         table = Table(title="demo logins")
         for column in ("email", "password", "role", "name"):
             table.add_column(column)
@@ -192,53 +174,22 @@ def demo(
         _run(settings, host, port)
 
 
-def _add_service_demos(session: Session, *, progress: Callable[[str, int, int], None]) -> None:
-    """What plugs into the feedback world: signed builds with this week's in rollout (from the
-    planned posts), an upcoming flash sale and spam-call marks."""
-    from canyu.accounts.models import Role, User
-    from canyu.calls.demo import add_demo_calls
-    from canyu.releases.demo import add_demo_releases
-    from canyu.store.demo import add_demo_sale
-
-    session.flush()
-    team = session.scalars(
-        select(User).where(User.role == Role.TEAM.value).order_by(User.id).limit(1)
-    ).one()
-    friends = session.scalars(
-        select(User).where(User.role == Role.FRIEND.value).order_by(User.id)
-    ).all()
-    add_demo_releases(session, team=team, friends=friends, progress=progress)
-    add_demo_sale(session, team=team)
-    add_demo_calls(session)
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-    )
-
-
 def _register_domains() -> None:
     from canyu.calls import cli as calls_cli
-    from canyu.community.bench import dedup
-    from canyu.devices import cli as devices_cli
+    from canyu.client import cli as device_cli
+    from canyu.lab import cli as lab_cli
     from canyu.releases import cli as releases_cli
     from canyu.store import cli as store_cli
 
-    bench_app.command("dedup", help="Duplicate retrieval on a bug-report dataset.")(dedup)
-    for name, domain, about in (
-        ("release", releases_cli, "The weekly train, builds, rollouts, TUF."),
-        ("device", devices_cli, "A device client that behaves like a phone; fleets."),
-        ("calls", calls_cli, "Spam-number marks, packs, the SMS classifier."),
-        ("store", store_cli, "Catalogue and flash sales."),
+    for name, commands, about in (
+        ("release", releases_cli.app, "The weekly train, builds, rollouts, TUF."),
+        ("keys", releases_cli.keys_app, "TUF signing keys."),
+        ("device", device_cli.app, "A device client that behaves like a phone; fleets."),
+        ("calls", calls_cli.app, "Spam-number marks, packs, the SMS classifier."),
+        ("store", store_cli.app, "Catalogue and flash sales."),
     ):
-        app.add_typer(domain.app, name=name, help=about)
-        domain.register_benches(bench_app)
-    app.add_typer(releases_cli.keys_app, name="keys", help="TUF signing keys.")
+        app.add_typer(commands, name=name, help=about)
+    lab_cli.register(bench_app, device_cli.app)
 
 
 _register_domains()

@@ -428,9 +428,9 @@ def test_marks_from_a_phone_count_for_its_owner_and_a_registered_device_adds_tru
 def test_demo_calls_fill_labels_marks_and_an_appeal(
     database: Database, make_user: Callable[..., User]
 ) -> None:
-    from canyu.calls.demo import add_demo_calls
     from canyu.calls.models import Appeal
     from canyu.calls.settings import CallsSettings
+    from canyu.demo.calls import add_demo_calls
 
     make_user(Role.FRIEND)
     with database.session() as s:

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from canyu.calls import pack as P
-from canyu.calls import synth
 from canyu.calls.reputation import Category
+from canyu.lab import calls_synth as synth
 
 
 @pytest.mark.parametrize("size", [0, 1, 2, 63, 64, 65, 128, 1000])

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from canyu.calls import abuse_sim, reputation
+from canyu.calls import reputation
 from canyu.calls.reputation import DAY, Category, Mark, Thresholds
+from canyu.lab import abuse_sim
 
 NOW = 1_000 * DAY
 

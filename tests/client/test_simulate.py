@@ -7,7 +7,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from canyu.client.simulate import BuildSpec, FleetRun, FleetSpec
+from canyu.lab.fleet import BuildSpec, FleetRun, FleetSpec
 
 
 def test_a_small_fleet_stops_the_bad_builds_by_themselves(tmp_path: Path) -> None:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from canyu.community import dedup_eval
-from canyu.community.dedup_eval import DedupDataError, evaluate, evaluate_files, load_dataset
 from canyu.community.similarity import SimilarHit, SimilarityIndex
+from canyu.lab import dedup_eval
+from canyu.lab.dedup_eval import DedupDataError, evaluate, evaluate_files, load_dataset
 
 DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "feedback_dupes"
 

@@ -18,10 +18,11 @@ from releases.fixtures import Shop
 from sqlalchemy import func, select, update
 
 from canyu.db import Database, utcnow
-from canyu.devices import bench, loadgen
-from canyu.devices.cli import progress_bar
 from canyu.devices.edge import PATH as CHECKIN_PATH
 from canyu.devices.models import Device
+from canyu.lab import checkin as bench
+from canyu.lab import loadgen
+from canyu.progress import progress_bar
 
 from .test_devices import bearer
 

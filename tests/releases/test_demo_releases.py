@@ -18,9 +18,9 @@ from canyu.accounts.models import Role, User
 from canyu.client.tuf_fetch import fetch_verified_target
 from canyu.community import service as community
 from canyu.db import Database
+from canyu.demo.releases import add_demo_releases
 from canyu.devices import service as devices
 from canyu.releases import service as releases
-from canyu.releases.demo import add_demo_releases
 from canyu.releases.settings import ReleaseSettings
 from canyu.releases.tuf_repo import TufRepository, product_names
 

@@ -6,7 +6,7 @@ from conftest import UserFactory
 
 from canyu.accounts.models import Role
 from canyu.db import Database, utcnow
-from canyu.store.demo import DEMO_LISTINGS, add_demo_sale
+from canyu.demo.store import DEMO_LISTINGS, add_demo_sale
 from canyu.store.models import Listing
 
 

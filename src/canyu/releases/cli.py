@@ -296,7 +296,3 @@ app.command("export-tuf")(tuf_cli.export_tuf)
 keys_app.command("init")(tuf_cli.keys_init)
 keys_app.command("rotate-root")(tuf_cli.keys_rotate_root)
 keys_app.command("rotate-online")(tuf_cli.keys_rotate_online)
-
-
-def register_benches(bench_app: typer.Typer) -> None:
-    """Add this domain's `canyu bench ...` commands (the check-in bench lives in devices)."""

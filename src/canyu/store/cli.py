@@ -140,15 +140,3 @@ def _record_from_database(settings: Settings, sale_id: int) -> DrawRecord:
         console.print("[red]error:[/red] this sale has not been drawn yet")
         raise typer.Exit(2)
     return record
-
-
-def register_benches(bench_app: typer.Typer) -> None:
-    """Add this domain's `canyu bench ...` commands."""
-    from canyu.store import bench as flash_bench
-
-    bench_app.command("flashsale", help="A flash sale under a crowd: Redis or SQLite, via HTTP.")(
-        flash_bench.flashsale
-    )
-    bench_app.command(
-        "flashsale-fairness", help="Win chances by arrival time and by request volume."
-    )(flash_bench.fairness)

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-REPORTED_VERSION = "1.0.0"  # the build every bench device runs (canyu.devices.bench)
+REPORTED_VERSION = "1.0.0"  # the build every bench device runs (canyu.lab.checkin)
 BODY = b'{"version":"%s"}' % REPORTED_VERSION.encode()
 
 

@@ -4,7 +4,7 @@ devices, beside a bare ASGI endpoint served the same way (the floor).
 Both servers are `uvicorn` with one worker in their own process, up at the same time and
 measured in turns (floor, check-in, three rounds by default), so that a change in what else the
 machine does hits both alike; the ratio is the median of the rounds'. The load comes from a third
-process (canyu.devices.loadgen) on 127.0.0.1, bounded in requests and seconds; it polls rather
+process (canyu.lab.loadgen) on 127.0.0.1, bounded in requests and seconds; it polls rather
 than sleeps while it waits, so that neither server pays to wake it (see that module). The devices
 are bulk-loaded with SQLAlchemy Core inserts; a rollout at 10% is active, so every check-in really
 decides an offer (about one device in ten gets one). By default no device is due a sighting (the
@@ -37,7 +37,7 @@ from starlette.types import Receive, Scope, Send
 from canyu import migrate
 from canyu.db import Database, utcnow
 from canyu.devices.edge import PATH as CHECKIN_PATH
-from canyu.devices.loadgen import REPORTED_VERSION, Idle
+from canyu.lab.loadgen import REPORTED_VERSION, Idle
 
 if TYPE_CHECKING:
     from canyu.accounts.models import User
@@ -148,7 +148,7 @@ def _load(
     command = [
         sys.executable,
         "-m",
-        "canyu.devices.loadgen",
+        "canyu.lab.loadgen",
         "--url",
         url,
         "--tokens",
@@ -337,7 +337,7 @@ def checkin(
         Idle,
         typer.Option(
             help="How the load generator waits for answers: polling, or asleep (then, on "
-            "127.0.0.1, each answer also pays to wake it; see canyu.devices.loadgen). "
+            "127.0.0.1, each answer also pays to wake it; see canyu.lab.loadgen). "
             "Given one CPU, it sleeps."
         ),
     ] = Idle.SPIN,
@@ -349,7 +349,7 @@ def checkin(
 
     from canyu.accounts import service as accounts
     from canyu.accounts.models import Role
-    from canyu.devices.cli import progress_bar
+    from canyu.progress import progress_bar
     from canyu.releases import service as releases
     from canyu.releases.settings import ReleaseSettings
     from canyu.releases.tuf_repo import init_keys
@@ -411,7 +411,7 @@ def checkin(
     runs: dict[str, list[dict[str, float]]] = {"floor": [], "checkin": []}
     console.print("serving the floor and the check-in, measured in turns ...")
     with (
-        _Uvicorn("canyu.devices.bench:floor_app", env) as floor_server,
+        _Uvicorn("canyu.lab.checkin:floor_app", env) as floor_server,
         _Uvicorn("canyu.asgi:app", env) as checkin_server,
     ):
         servers = {"floor": floor_server, "checkin": checkin_server}

@@ -10,8 +10,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from canyu.community.dedup_eval import DedupDataError, evaluate, load_dataset
 from canyu.community.similarity import DEFAULT_METHOD, METHODS
+from canyu.lab.dedup_eval import DedupDataError, evaluate, load_dataset
 
 
 def dedup(

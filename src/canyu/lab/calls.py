@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from canyu.calls import pack as packs
-from canyu.calls import synth
+from canyu.lab import calls_synth as synth
 
 Progress = Callable[[str, int, int], None]
 

@@ -42,7 +42,8 @@ from typing import Annotated, Any, cast
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from canyu.progress import progress_bar, staged
 
 console = Console(stderr=True)
 SECRET = "canyu-flashsale-bench"  # noqa: S105 - signs the bench's own throwaway passes
@@ -143,16 +144,6 @@ class FlashsaleResult:
     server_workers: int
     setup_s: float
     notes: list[str] = field(default_factory=list)
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-    )
 
 
 def _free_port() -> int:
@@ -486,7 +477,7 @@ def _crowd(
     from canyu.store.ledger import SaleTerms, SqlLedger
     from canyu.store.passes import SalePasses
 
-    with _progress() as progress:
+    with progress_bar(console) as progress:
         with database.session() as s:
             team = accounts.create_user(
                 s,
@@ -628,7 +619,7 @@ def _sale(
     ]
     with database.session() as s:
         terms = SaleTerms.of(s.get_one(Sale, sale_id))
-    with _progress() as progress:
+    with progress_bar(console) as progress:
         task = progress.add_task("units sold over HTTP", total=units)
         load_started = time.perf_counter()
         wrk = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)  # noqa: S603
@@ -800,14 +791,7 @@ def fairness(
         entrants=entrants, units=units, heavy_fraction=heavy_share, heavy_factor=heavy_factor
     )
     try:
-        with _progress() as progress:
-            tasks: dict[str, Any] = {}
-
-            def report(stage: str, done: int, total: int) -> None:
-                if stage not in tasks:
-                    tasks[stage] = progress.add_task(stage, total=total)
-                progress.update(tasks[stage], completed=done)
-
+        with staged(console) as report:
             result = simulate(
                 ledger,
                 crowd,

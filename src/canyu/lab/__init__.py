@@ -1,0 +1,1 @@
+"""Benchmarks, load generators and simulators: tools that drive canyu, not parts of it."""
