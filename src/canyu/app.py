@@ -28,6 +28,7 @@ from canyu.config import Settings, get_settings
 from canyu.db import Database
 from canyu.devices import api as devices_api
 from canyu.devices import pages as devices_pages
+from canyu import hotspots
 from canyu.errors import CanyuError, InternalError, Unavailable, error_headers
 from canyu.logs import RequestLogMiddleware
 from canyu.mail import Mailer, send_on_commit
@@ -162,6 +163,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         devices_pages,
     ):
         app.include_router(domain_pages.router)
+    hotspots.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # Flash-sale purchases skip FastAPI's routing on the hot path (see store/api.py).
     app.add_middleware(store_api.PurchaseFastLane)

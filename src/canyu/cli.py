@@ -177,6 +177,7 @@ def demo(
 def _register_domains() -> None:
     from canyu.calls import cli as calls_cli
     from canyu.client import cli as device_cli
+    from canyu.hotspots import cli as hotspots_cli
     from canyu.lab import cli as lab_cli
     from canyu.releases import cli as releases_cli
     from canyu.store import cli as store_cli
@@ -187,6 +188,7 @@ def _register_domains() -> None:
         ("device", device_cli.app, "A device client that behaves like a phone; fleets."),
         ("calls", calls_cli.app, "Spam-number marks, packs, the SMS classifier."),
         ("store", store_cli.app, "Catalogue and flash sales."),
+        ("hotspots", hotspots_cli.app, "Free Wi-Fi hotspots: open-data imports, offline packs."),
     ):
         app.add_typer(commands, name=name, help=about)
     lab_cli.register(bench_app, device_cli.app)

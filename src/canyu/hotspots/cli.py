@@ -148,12 +148,3 @@ def build_packs(
             f"{r['region']} v{r['version']}: {r['count']} hotspots, {r['size']} bytes, "
             f"deltas {r['deltas']}"
         )
-
-
-def register_benches(bench_app: typer.Typer) -> None:
-    """Add this domain's `canyu bench ...` commands."""
-    from canyu.lab.hotspots_bench import hotspots as bench_hotspots
-
-    bench_app.command(
-        "hotspots", help="Near-me latency beside a bare ASGI floor; pack size, build, deltas."
-    )(bench_hotspots)
