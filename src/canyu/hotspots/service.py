@@ -591,6 +591,8 @@ def verify_claim(session: Session, *, user: User, claim_id: int, fetch: Fetcher)
         raise Forbidden("Only the claimant verifies a claim.")
     if row.status == ClaimStatus.VERIFIED.value:
         raise Conflict("This claim is already verified.")
+    if get(session, hotspot_id=row.hotspot_id).owner_id is not None:
+        raise Conflict("This hotspot already has a verified owner.")
     if row.attempts >= 20:
         raise RateLimited("Too many verification attempts for this claim.")
     row.attempts += 1
