@@ -76,7 +76,7 @@ def index(
             "filters": filters,
             "map": Markup(svg),  # noqa: S704 (built by mapdraw with every text escaped)
             "count": len(hotspots),
-            "rows": [_view(h) for h in listed[:50]],
+            "rows": [_view(h) for h in listed[:20]],
         },
         user=user,
     )
