@@ -16,6 +16,7 @@ def fill_demo(session: Session, *, progress: Report) -> DemoSummary:
     (from the planned posts), an upcoming flash sale and spam-call marks."""
     from canyu.accounts.models import Role, User
     from canyu.demo.calls import add_demo_calls
+    from canyu.demo.hotspots import add_demo_hotspots
     from canyu.demo.releases import add_demo_releases
     from canyu.demo.store import add_demo_sale
 
@@ -30,4 +31,5 @@ def fill_demo(session: Session, *, progress: Report) -> DemoSummary:
     add_demo_releases(session, team=team, friends=friends, progress=progress)
     add_demo_sale(session, team=team)
     add_demo_calls(session)
+    add_demo_hotspots(session)
     return summary
