@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from canyu import __version__, db, jobs
+from canyu import __version__, db, hotspots, jobs
 from canyu.accounts import api as accounts_api
 from canyu.accounts import pages as accounts_pages
 from canyu.calls import api as calls_api
@@ -28,7 +28,6 @@ from canyu.config import Settings, get_settings
 from canyu.db import Database
 from canyu.devices import api as devices_api
 from canyu.devices import pages as devices_pages
-from canyu import hotspots
 from canyu.errors import CanyuError, InternalError, Unavailable, error_headers
 from canyu.logs import RequestLogMiddleware
 from canyu.mail import Mailer, send_on_commit

@@ -6,13 +6,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from conftest import assert_error
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from canyu.accounts.models import Role, User
 from canyu.db import Database
 from canyu.hotspots import importers, service
-from conftest import assert_error
 from hotspots.conftest import FriendFactory
 
 Auth = Callable[[User], dict[str, str]]
@@ -33,9 +33,11 @@ def test_near_answers_nearest_first_and_checks_bounds(client: TestClient, hotspo
     r = client.get("/api/v1/hotspots/near", params={"lat": 40.758, "lon": -73.9855})
     assert r.status_code == 200
     found = r.json()["hotspots"]
-    assert [h["id"] for h in found][0] == hotspot_id and len(found) == 2
+    assert next(h["id"] for h in found) == hotspot_id
+    assert len(found) == 2
     assert found[0]["distance_m"] <= found[1]["distance_m"]
-    assert found[0]["success_class"] == "unknown" and 0 < found[0]["freshness"] <= 0.5
+    assert found[0]["success_class"] == "unknown"
+    assert 0 < found[0]["freshness"] <= 0.5
     no_login = client.get(
         "/api/v1/hotspots/near", params={"lat": 40.758, "lon": -73.9855, "no_login": "true"}
     )
@@ -81,7 +83,8 @@ def test_roles_on_every_route(
     # Friends connect and confirm; only the team reviews.
     assert client.get(f"{base}/connect", headers=h_other).json()["artefact"]["type"] == "open"
     r = client.post(f"{base}/confirmations", json={"outcome": "worked"}, headers=h_other)
-    assert r.status_code == 201 and r.json()["hotspot"]["confirmations"] == 1
+    assert r.status_code == 201
+    assert r.json()["hotspot"]["confirmations"] == 1
     assert_error(
         client.post(f"{base}/confirmations", json={"outcome": "worked"}, headers=h_other),
         429,
@@ -97,13 +100,19 @@ def test_roles_on_every_route(
         json={"lat": 40.77, "lon": -73.98, "ssid": "Noodle Bar", "password": "x"},
         headers=h_other,
     )
-    assert s.status_code == 201 and s.json()["status"] == "suggested"
+    assert s.status_code == 201
+    assert s.json()["status"] == "suggested"
     sid = s.json()["id"]
     assert client.get("/api/v1/hotspots/suggestions", headers=h_other).status_code == 403
     assert [x["id"] for x in client.get("/api/v1/hotspots/suggestions", headers=h_team).json()] == [
         sid
     ]
-    assert client.post(f"/api/v1/hotspots/{sid}/review", json={"accept": True}, headers=h_other).status_code == 403
+    assert (
+        client.post(
+            f"/api/v1/hotspots/{sid}/review", json={"accept": True}, headers=h_other
+        ).status_code
+        == 403
+    )
     r = client.post(f"/api/v1/hotspots/{sid}/review", json={"accept": True}, headers=h_admin)
     assert r.json()["status"] == "active"
     # Claims: the owner's page shows the code; nobody else may publish a password.
@@ -116,14 +125,17 @@ def test_roles_on_every_route(
         "conflict",
     )
     assert_error(
-        client.post(f"{base}/claims", json={"url": "ftp://x"}, headers=h_other), 422, "invalid_input"
+        client.post(f"{base}/claims", json={"url": "ftp://x"}, headers=h_other),
+        422,
+        "invalid_input",
     )
     app.state.hotspots_fetcher = lambda url: "nothing yet"
     verify = f"/api/v1/hotspots/claims/{body['id']}/verify"
     assert_error(client.post(verify, headers=h_owner), 422, "invalid_input")
-    assert client.get(f"/api/v1/hotspots/claims/{body['id']}", headers=h_owner).json()[
-        "last_error"
-    ] == "the code is not on the page yet"
+    assert (
+        client.get(f"/api/v1/hotspots/claims/{body['id']}", headers=h_owner).json()["last_error"]
+        == "the code is not on the page yet"
+    )
     assert client.get(f"/api/v1/hotspots/claims/{body['id']}", headers=h_other).status_code == 404
     app.state.hotspots_fetcher = lambda url: f"<html>{body['code']}</html>"
     assert client.post(verify, headers=h_other).status_code == 404
@@ -132,7 +144,9 @@ def test_roles_on_every_route(
         r = client.put(f"{base}/credentials", json={"password": "guess-1234"}, headers=headers)
         assert_error(r, 403, "forbidden")
     r = client.put(f"{base}/credentials", json={"password": "lotus-2024!"}, headers=h_owner)
-    assert r.status_code == 200 and r.json()["kind"] == "password" and r.json()["owned"]
+    assert r.status_code == 200
+    assert r.json()["kind"] == "password"
+    assert r.json()["owned"]
     art = client.get(f"{base}/connect", headers=h_other).json()["artefact"]
     assert art["wifi_qr"] == "WIFI:T:WPA;S:Cafe Lotus;P:lotus-2024!;;"
     assert art["android_suggestion"]["wpa2Passphrase"] == "lotus-2024!"

@@ -49,7 +49,9 @@ def test_hotspot_pages_in_both_languages_and_widths(
             page.goto("/hotspots")
             assert page.locator("svg.hs-map polygon").count() > 10
             assert page.locator("svg.hs-map circle").count() > 100
-            assert page.locator("h1").inner_text() == ("Free Wi-Fi" if tag == "en" else "免费 Wi-Fi")
+            assert page.locator("h1").inner_text() == (
+                "Free Wi-Fi" if tag == "en" else "免费 Wi-Fi"
+            )
             no_sideways_scroll(page)
             screenshot(page, f"hotspots-map-{tag}-{width}")
             page.goto(f"/hotspots/{hid}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from conftest import UserFactory
 from sqlalchemy import func, select
 
 from canyu.accounts.models import Role
@@ -9,7 +10,6 @@ from canyu.db import Database
 from canyu.demo.hotspots import CAFE_PASSWORD, add_demo_hotspots
 from canyu.hotspots import service
 from canyu.hotspots.models import Hotspot
-from conftest import UserFactory
 
 
 def test_demo_hotspots(database: Database, make_user: UserFactory) -> None:
@@ -20,9 +20,12 @@ def test_demo_hotspots(database: Database, make_user: UserFactory) -> None:
         demo = add_demo_hotspots(s)
     with database.session() as s:
         cafe = service.get(s, hotspot_id=demo.cafe_id)
-        assert cafe.owner_id and cafe.password == CAFE_PASSWORD and cafe.kind == "password"
+        assert cafe.owner_id
+        assert cafe.password == CAFE_PASSWORD
+        assert cafe.kind == "password"
         assert service.artefact(cafe)["wifi_qr"].endswith(f";P:{CAFE_PASSWORD};;")
-        assert cafe.confirmations >= 3 and cafe.success_class == 1
+        assert cafe.confirmations >= 3
+        assert cafe.success_class == 1
         assert demo.confirmations > 50
         assert s.scalar(select(func.count()).where(Hotspot.failing.is_(True))) >= 1
         assert s.scalar(select(func.count(Hotspot.id))) == demo.imported

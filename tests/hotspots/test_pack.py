@@ -83,9 +83,7 @@ def test_reader_finds_the_nearest_first() -> None:
     found = reader.near(40.7, -74.0, radius_m=2000, limit=5)
     assert [d for d, _ in found] == sorted(d for d, _ in found)
     assert all(d <= 2000 for d, _ in found)
-    exact = sorted(
-        distance_m(40.7, -74.0, r.quantised().lat, r.quantised().lon) for r in items
-    )
+    exact = sorted(distance_m(40.7, -74.0, r.quantised().lat, r.quantised().lon) for r in items)
     assert [round(d, 3) for d, _ in found] == [round(d, 3) for d in exact[:5]]
 
 
@@ -109,8 +107,6 @@ def test_wifi_qr_escapes_special_characters() -> None:
     assert connect.wifi_qr('Cafe; "A"', "p:a,ss") == 'WIFI:T:WPA;S:Cafe\\; \\"A\\";P:p\\:a\\,ss;;'
     assert connect.wifi_qr("Open") == "WIFI:T:nopass;S:Open;;"
     art = connect.artefact(kind="captive", ssid="X", portal_url="https://portal.example/")
-    assert art["type"] == "captive" and art["android_suggestion"]["isAppInteractionRequired"]
+    assert art["type"] == "captive"
+    assert art["android_suggestion"]["isAppInteractionRequired"]
     assert connect.artefact(kind="passpoint", ssid="X", passpoint="<xml/>")["type"] == "passpoint"
-
-
-

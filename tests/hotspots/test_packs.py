@@ -64,7 +64,9 @@ def test_phone_fetches_verifies_applies_a_delta_and_answers_offline(
         built = service.build_pack(
             s, region=region, pack_dir=tmp_path / "packs", publisher=pub, now=day0
         )
-    assert built.count == 300 and built.size / built.count < 24 and not built.deltas
+    assert built.count == 300
+    assert built.size / built.count < 24
+    assert not built.deltas
     root = pub.repository().trusted_root()
     phone = WifiClient(
         "http://testserver",
@@ -78,34 +80,47 @@ def test_phone_fetches_verifies_applies_a_delta_and_answers_offline(
     assert (first.how, first.version) == ("full", 1)
     # A day later: an owner-published password and a failing hotspot change the pack.
     with database.session() as s:
-        victim, changed = service.near(s, lat=1.30, lon=103.85, limit=2)
-        changed[1].password = "open-sesame"
-        changed[1].kind = "password"
-        victim[1].failing = True
-        changed_id, victim_id = changed[1].id, victim[1].id
+        (_d1, a), (_d2, b) = service.near(s, lat=1.30, lon=103.85, limit=2)
+        changed, victim = service.get(s, hotspot_id=b.id), service.get(s, hotspot_id=a.id)
+        changed.password = "open-sesame"
+        changed.kind = "password"
+        victim.failing = True
+        changed_id, victim_id = changed.id, victim.id
     with database.session() as s:
         built2 = service.build_pack(
-            s, region=region, pack_dir=tmp_path / "packs", publisher=pub, now=day0 + timedelta(days=1)
+            s,
+            region=region,
+            pack_dir=tmp_path / "packs",
+            publisher=pub,
+            now=day0 + timedelta(days=1),
         )
-    assert built2.deltas and max(built2.deltas.values()) < built2.size
+    assert built2.deltas
+    assert max(built2.deltas.values()) < built2.size
     second = phone.sync(region)
-    assert second.how == "delta" and second.version == 2
+    assert second.how == "delta"
+    assert second.version == 2
     assert phone.sync(region).how == "current"
     # Offline from here on: no server at all.
     offline = WifiClient(None, data_dir=tmp_path / "phone")
     near = offline.near(1.30, 103.85, radius_m=300, limit=5)
-    assert near and victim_id not in [r.id for _, r in near]
+    assert near
+    assert victim_id not in [r.id for _, r in near]
     art = offline.artefact(changed_id)
-    assert art["type"] == "password" and art["wifi_qr"].endswith(";P:open-sesame;;")
+    assert art["type"] == "password"
+    assert art["wifi_qr"].endswith(";P:open-sesame;;")
     png = offline.qr_png(art["wifi_qr"], tmp_path / "qr.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # A report with no network waits in the queue, then goes with the next one.
     assert offline.report(changed_id, "worked") == {"sent": 0, "queued": 1, "last": None}
     online = WifiClient(
-        "http://testserver", data_dir=tmp_path / "phone", token=auth(friend(60))["Authorization"][7:], http=api
+        "http://testserver",
+        data_dir=tmp_path / "phone",
+        token=auth(friend(60))["Authorization"][7:],
+        http=api,
     )
     sent = online.report(near[0][1].id, "login")
-    assert sent["sent"] == 2 and sent["queued"] == 0
+    assert sent["sent"] == 2
+    assert sent["queued"] == 0
 
 
 def test_a_tampered_pack_is_refused_and_the_old_one_stays(
@@ -155,4 +170,3 @@ def test_packs_list_and_bad_region(database: Database, api: TestClient, tmp_path
         (region, 300, f"{region}/index.json")
     ]
     assert json.loads((tmp_path / region / "index.json").read_text())["count"] == 300
-

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from canyu.accounts.models import Role, User
+from canyu.accounts.models import Role
 from canyu.db import Database, utcnow
 from canyu.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited
 from canyu.hotspots import importers, service
@@ -20,7 +20,9 @@ from hotspots.conftest import FriendFactory
 LICENCE = "NYC Open Data terms"
 
 
-def feature(lon: float, lat: float, ssid: str | None, ident: str, **props: str) -> dict[str, object]:
+def feature(
+    lon: float, lat: float, ssid: str | None, ident: str, **props: str
+) -> dict[str, object]:
     properties: dict[str, object] = {"internet_access": "wlan", "name": f"Place {ident}", **props}
     if ssid is not None:
         properties["internet_access:ssid"] = ssid
@@ -45,7 +47,9 @@ def import_file(database: Database, path: Path, source: str) -> service.ImportRe
 
 def test_nyc_import_is_complete_and_idempotent(database: Database, nyc_file: Path) -> None:
     first = import_file(database, nyc_file, "nyc-open-data")
-    assert first.imported == 3319 and first.merged == 0 and not first.skipped
+    assert first.imported == 3319
+    assert first.merged == 0
+    assert not first.skipped
     again = import_file(database, nyc_file, "nyc-open-data")
     assert again.as_json() == {
         "imported": 0,
@@ -76,8 +80,11 @@ def test_geojson_merges_by_place_and_ssid_keeping_both_provenances(
             feature(200.0, lat, "X", "node/5"),
             feature(lon, lat, "X" * 40, "node/6"),
             feature(lon, lat, "Y", "node/1"),
-            {"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
-             "properties": {"amenity": "cafe"}},  # fmt: skip
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [lon, lat]},
+                "properties": {"amenity": "cafe"},
+            },
             "junk",
         ],
     )
@@ -92,7 +99,10 @@ def test_geojson_merges_by_place_and_ssid_keeping_both_provenances(
         "not a feature": 1,
     }
     with database.session() as s:
-        assert [x.source for x in service.sources(s, hotspot_id=link_id)] == ["nyc-open-data", "osm"]
+        assert [x.source for x in service.sources(s, hotspot_id=link_id)] == [
+            "nyc-open-data",
+            "osm",
+        ]
         paid = s.scalars(select(Hotspot).where(Hotspot.ssid == "Other")).one()
         assert paid.free is False
 
@@ -128,10 +138,12 @@ def test_near_is_exact_nearest_first_and_checks_bounds(database: Database, nyc_f
         expected = sorted(
             i for i, a, b in everything if service.geo.distance_m(lat, lon, a, b) <= 500
         )
-        assert sorted(h.id for _, h in found) == expected and expected
+        assert sorted(h.id for _, h in found) == expected
+        assert expected
         assert [d for d, _ in found] == sorted(d for d, _ in found)
         top = service.near(s, lat=lat, lon=lon, radius_m=1000, limit=20)
-        assert len(top) == 20 and all(d <= 1000 for d, _ in top)
+        assert len(top) == 20
+        assert all(d <= 1000 for d, _ in top)
         free = service.near(
             s, lat=lat, lon=lon, radius_m=3000, limit=200, filters=service.Filters(no_login=True)
         )
@@ -169,7 +181,8 @@ def test_confirmations_are_trust_weighted_rate_limited_and_failing_drops_out(
             service.confirm(s, user=team, hotspot_id=hid, outcome="meh")
         hotspot = s.get(Hotspot, hid)
         assert hotspot is not None
-        assert hotspot.success_class == SuccessClass.GOOD and hotspot.last_confirmed_at
+        assert hotspot.success_class == SuccessClass.GOOD
+        assert hotspot.last_confirmed_at
     # Four hours later the same friends may say again: it keeps failing now.
     later = utcnow() + timedelta(days=40)
     others = [friend(60), friend(60)]
@@ -177,7 +190,8 @@ def test_confirmations_are_trust_weighted_rate_limited_and_failing_drops_out(
         for who in (veteran, team, *others):
             service.confirm(s, user=who, hotspot_id=hid, outcome="failed", now=later)
         hotspot = s.get(Hotspot, hid)
-        assert hotspot is not None and hotspot.failing
+        assert hotspot is not None
+        assert hotspot.failing
         assert service.pack_records(s, region=hotspot.region) == []
         assert service.near(s, lat=hotspot.lat, lon=hotspot.lon) == []
 
@@ -198,7 +212,9 @@ def test_a_confirmation_flood_is_capped_per_day(database: Database, friend: Frie
             service.confirm(s, user=flooder, hotspot_id=ids[40], outcome="failed")
 
 
-def test_login_reports_turn_an_open_hotspot_captive(database: Database, friend: FriendFactory) -> None:
+def test_login_reports_turn_an_open_hotspot_captive(
+    database: Database, friend: FriendFactory
+) -> None:
     hid = one_hotspot(database)
     friends = [friend(60), friend(60)]
     with database.session() as s:
@@ -236,7 +252,8 @@ def test_claims_verify_once_and_only_owners_publish_passwords(
         with pytest.raises(InvalidInput):
             service.set_credentials(s, user=owner, hotspot_id=hid, password="short")
         hotspot = service.set_credentials(s, user=owner, hotspot_id=hid, password="lotus-2024!")
-        assert hotspot.kind == "password" and hotspot.owner_id == owner.id
+        assert hotspot.kind == "password"
+        assert hotspot.owner_id == owner.id
         art = service.artefact(hotspot)
         assert art["wifi_qr"] == "WIFI:T:WPA;S:Cafe Lotus;P:lotus-2024!;;"
 

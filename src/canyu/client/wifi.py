@@ -34,8 +34,12 @@ from canyu.hotspots.pack import Extra, Kind, PackError, PackReader, Record, appl
 
 PRODUCT = "hotspots"
 REGION_RES = 3
-KIND_NAMES = {Kind.OPEN: "open", Kind.CAPTIVE: "captive", Kind.PASSWORD: "password",
-              Kind.PASSPOINT: "passpoint"}
+KIND_NAMES = {
+    Kind.OPEN: "open",
+    Kind.CAPTIVE: "captive",
+    Kind.PASSWORD: "password",
+    Kind.PASSPOINT: "passpoint",
+}
 
 
 class WifiError(Exception):

@@ -28,7 +28,7 @@ NYC_FILE = (
 ) / "NYC_Wi-Fi_Hotspot_Locations.csv"
 SHANGHAI = (31.2304, 121.4737)
 CAFE = ("Lotus Café", "LotusCafe-Guest", 31.2297, 121.4762)
-CAFE_PASSWORD = "lotus-tea-2026"
+CAFE_PASSWORD = "lotus-tea-2026"  # noqa: S105 (the demo café publishes it)
 CHAINS = ("i-Shanghai", "ChinaNet-Free", "Starbucks", "Metro-WiFi", "KFC-Free", "Library-WiFi")
 
 

@@ -65,7 +65,7 @@ def draw(dots: Sequence[Dot], *, title: str) -> str:
         shade = 0.15 + 0.55 * math.log1p(cells[cell]) / math.log1p(top)
         points = " ".join(xy(a, b) for a, b in ring)
         parts.append(f'<polygon points="{points}" fill="#9fb3c8" fill-opacity="{shade:.2f}"/>')
-    parts.append("</g><g class=\"hs-dots\">")
+    parts.append('</g><g class="hs-dots">')
     step = max(1, math.ceil(len(dots) / MAX_DOTS))
     radius = 3.5 if len(dots) < 500 else 2.2
     for d in dots[::step]:

@@ -122,7 +122,9 @@ def _page(
 
 
 @router.get("/hotspots/{hotspot_id}")
-def hotspot_page(request: Request, session: DbSession, user: MaybeUser, hotspot_id: int) -> Response:
+def hotspot_page(
+    request: Request, session: DbSession, user: MaybeUser, hotspot_id: int
+) -> Response:
     return _page(request, session, user, hotspot_id)
 
 

@@ -237,6 +237,30 @@ def _check_radius(radius_m: float, limit: int) -> None:
         raise InvalidInput("limit must be between 1 and 200.")
 
 
+# What a near answer shows, read in one query (no ORM objects on the hot path).
+NEAR_COLUMNS = (
+    Hotspot.id,
+    Hotspot.lat,
+    Hotspot.lon,
+    Hotspot.ssid,
+    Hotspot.name,
+    Hotspot.kind,
+    Hotspot.free,
+    Hotspot.status,
+    Hotspot.owner_id,
+    Hotspot.ok_weight,
+    Hotspot.fail_weight,
+    Hotspot.login_weight,
+    Hotspot.counts_at,
+    Hotspot.confirmations,
+    Hotspot.success_class,
+    Hotspot.failing,
+    Hotspot.last_confirmed_at,
+    Hotspot.last_worked_at,
+    Hotspot.created_at,
+)
+
+
 def near(
     session: Session,
     *,
@@ -245,8 +269,9 @@ def near(
     radius_m: float = 1000.0,
     limit: int = 20,
     filters: Filters | None = None,
-) -> list[tuple[float, Hotspot]]:
-    """Active hotspots within ``radius_m`` of the point, nearest first: (metres, hotspot)."""
+) -> list[tuple[float, Any]]:
+    """Active hotspots within ``radius_m`` of the point, nearest first: (metres, row), each
+    row with the attributes of :data:`NEAR_COLUMNS`."""
     geo.check_position(lat, lon)
     _check_radius(radius_m, limit)
     f = filters or Filters()
@@ -256,7 +281,7 @@ def near(
     dlat = Hotspot.lat - lat
     dlon = (Hotspot.lon - lon) * scale
     span = radius_m / 111_000.0
-    query = select(Hotspot.id, Hotspot.lat, Hotspot.lon).where(
+    query = select(*NEAR_COLUMNS).where(
         or_(*(Hotspot.cell.between(lo, hi) for lo, hi in ranges)),
         Hotspot.status == Status.ACTIVE.value,
         Hotspot.lat.between(lat - span, lat + span),
@@ -273,20 +298,13 @@ def near(
         query = query.where(ok >= total * f.min_rate)
     rows = session.execute(query.order_by(dlat * dlat + dlon * dlon).limit(limit * 2)).all()
     found = sorted(
-        (d, hid)
-        for hid, hlat, hlon in rows
-        if (d := geo.distance_m(lat, lon, hlat, hlon)) <= radius_m
-    )[:limit]
-    if not found:
-        return []
-    by_id = {
-        h.id: h
-        for h in session.scalars(select(Hotspot).where(Hotspot.id.in_([i for _, i in found])))
-    }
-    return [(d, by_id[i]) for d, i in found]
+        ((d, row) for row in rows if (d := geo.distance_m(lat, lon, row.lat, row.lon)) <= radius_m),
+        key=lambda item: (item[0], item[1].id),
+    )
+    return found[:limit]
 
 
-def counts(hotspot: Hotspot, now: datetime | None = None) -> scoring.Counts:
+def counts(hotspot: Hotspot | Any, now: datetime | None = None) -> scoring.Counts:
     when = _now(now)
     return scoring.Counts(
         scoring.decay(hotspot.ok_weight, hotspot.counts_at, when),
@@ -295,7 +313,7 @@ def counts(hotspot: Hotspot, now: datetime | None = None) -> scoring.Counts:
     )
 
 
-def freshness(hotspot: Hotspot, now: datetime | None = None) -> float:
+def freshness(hotspot: Hotspot | Any, now: datetime | None = None) -> float:
     return scoring.freshness(hotspot.last_worked_at, hotspot.created_at, _now(now))
 
 

@@ -78,7 +78,9 @@ WORDS = (
 )  # fmt: skip
 
 
-def nyc_shape(folder: Path | None = None) -> tuple[list[tuple[float, float]], list[tuple[str, int]]]:
+def nyc_shape(
+    folder: Path | None = None,
+) -> tuple[list[tuple[float, float]], list[tuple[str, int]]]:
     """NYC's hotspots as (north, east) metres from their centre, and SSIDs with counts."""
     path = (folder or NYC) / NYC_FILE
     if not path.exists():
@@ -92,7 +94,8 @@ def nyc_shape(folder: Path | None = None) -> tuple[list[tuple[float, float]], li
     lat0, lon0 = statistics.fmean(lats), statistics.fmean(lons)
     k = math.cos(math.radians(lat0))
     offsets = [
-        ((a - lat0) * 111_320.0, (b - lon0) * 111_320.0 * k) for a, b in zip(lats, lons, strict=True)
+        ((a - lat0) * 111_320.0, (b - lon0) * 111_320.0 * k)
+        for a, b in zip(lats, lons, strict=True)
     ]
     counts: dict[str, int] = {}
     for r in rows:
@@ -179,10 +182,7 @@ async def _run_load(url: str, paths: list[str], requests: int, duration: float, 
     budget = [requests]
     started = time.perf_counter()
     errors = await asyncio.gather(
-        *(
-            _client(host, port, paths, started + duration, budget, latencies)
-            for _ in range(conc)
-        )
+        *(_client(host, port, paths, started + duration, budget, latencies) for _ in range(conc))
     )
     seconds = time.perf_counter() - started
     latencies.sort()
@@ -333,7 +333,9 @@ def hotspots(
         added = service.import_rows(
             session,
             rows=[
-                importers.Candidate(f"day/{i}", lat + 0.001, lon, f"New Place {i}", "", "open", True)
+                importers.Candidate(
+                    f"day/{i}", lat + 0.001, lon, f"New Place {i}", "", "open", True
+                )
                 for i, (lat, lon) in enumerate(rng.sample(points, max(1, len(points) // 1000)))
             ],
             source="bench-day",
