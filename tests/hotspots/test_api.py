@@ -152,3 +152,31 @@ def test_roles_on_every_route(
     assert art["android_suggestion"]["wpa2Passphrase"] == "lotus-2024!"
     # The public page of the hotspot never shows the password.
     assert "lotus-2024!" not in client.get(base).text
+
+
+def test_the_near_fast_lane_answers_exactly_as_the_route(
+    client: TestClient, hotspot_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lane serves anonymous, valid queries; with a cookie the route does. Same body."""
+    from canyu.hotspots import api
+    from canyu.hotspots.schemas import NearOut
+
+    laned: list[object] = []
+    real = api.run_in_threadpool
+
+    async def spy(func: Callable[[], bytes]) -> bytes:
+        laned.append(func)
+        return await real(func)
+
+    monkeypatch.setattr(api, "run_in_threadpool", spy)
+    params = {"lat": 40.758, "lon": -73.9855, "radius_m": 800, "limit": 5, "min_rate": 0.1}
+    lane = client.get("/api/v1/hotspots/near", params=params)
+    assert len(laned) == 1
+    client.cookies.set("canyu_unrelated", "1")
+    routed = client.get("/api/v1/hotspots/near", params=params)
+    client.cookies.clear()
+    assert len(laned) == 1  # the route answered that one
+    assert lane.status_code == routed.status_code == 200
+    assert lane.json() == routed.json()
+    NearOut.model_validate(lane.json())  # the unvalidated construction has the right shape
+    assert lane.json()["hotspots"][0]["id"] == hotspot_id

@@ -4,6 +4,7 @@ credentials, connect artefacts, and signed regional packs with deltas."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 import json
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import Select, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from canyu.accounts.models import User
@@ -261,6 +262,34 @@ NEAR_COLUMNS = (
 )
 
 
+@functools.lru_cache(maxsize=512)
+def _near_statement(
+    ranges: int, free_only: bool, no_login: bool, min_rate: bool, include_failing: bool
+) -> Select[Any]:
+    """The near query for this many cell ranges and these filters, built once: building the
+    expression costs more than running it."""
+    dlat = Hotspot.lat - bindparam("lat")
+    dlon = (Hotspot.lon - bindparam("lon")) * bindparam("scale")
+    query = select(*NEAR_COLUMNS).where(
+        or_(
+            *(Hotspot.cell.between(bindparam(f"lo{i}"), bindparam(f"hi{i}")) for i in range(ranges))
+        ),
+        Hotspot.status == Status.ACTIVE.value,
+        Hotspot.lat.between(bindparam("lat_lo"), bindparam("lat_hi")),
+    )
+    if not include_failing:
+        query = query.where(Hotspot.failing.is_(False))
+    if free_only:
+        query = query.where(Hotspot.free.is_(True))
+    if no_login:
+        query = query.where(Hotspot.kind != "captive")
+    if min_rate:
+        ok = Hotspot.ok_weight + Hotspot.login_weight + 1.0
+        total = Hotspot.ok_weight + Hotspot.login_weight + Hotspot.fail_weight + 2.0
+        query = query.where(ok >= total * bindparam("min_rate"))
+    return query.order_by(dlat * dlat + dlon * dlon).limit(bindparam("cut"))
+
+
 def near(
     session: Session,
     *,
@@ -276,27 +305,22 @@ def near(
     _check_radius(radius_m, limit)
     f = filters or Filters()
     ranges = geo.cell_ranges(lat, lon, radius_m)
-    # Flat-earth distance in the database (exact enough under 50 km) to order and cut.
-    scale = max(0.01, abs(math.cos(math.radians(lat))))
-    dlat = Hotspot.lat - lat
-    dlon = (Hotspot.lon - lon) * scale
-    span = radius_m / 111_000.0
-    query = select(*NEAR_COLUMNS).where(
-        or_(*(Hotspot.cell.between(lo, hi) for lo, hi in ranges)),
-        Hotspot.status == Status.ACTIVE.value,
-        Hotspot.lat.between(lat - span, lat + span),
+    params: dict[str, float | int] = {
+        "lat": lat,
+        "lon": lon,
+        # Flat-earth distance in the database (exact enough under 50 km) to order and cut.
+        "scale": max(0.01, abs(math.cos(math.radians(lat)))),
+        "lat_lo": lat - radius_m / 111_000.0,
+        "lat_hi": lat + radius_m / 111_000.0,
+        "cut": limit * 2,
+        "min_rate": f.min_rate,
+    }
+    for i, (lo, hi) in enumerate(ranges):
+        params[f"lo{i}"], params[f"hi{i}"] = lo, hi
+    statement = _near_statement(
+        len(ranges), f.free_only, f.no_login, f.min_rate > 0, f.include_failing
     )
-    if not f.include_failing:
-        query = query.where(Hotspot.failing.is_(False))
-    if f.free_only:
-        query = query.where(Hotspot.free.is_(True))
-    if f.no_login:
-        query = query.where(Hotspot.kind != "captive")
-    if f.min_rate > 0:
-        ok = Hotspot.ok_weight + Hotspot.login_weight + 1.0
-        total = Hotspot.ok_weight + Hotspot.login_weight + Hotspot.fail_weight + 2.0
-        query = query.where(ok >= total * f.min_rate)
-    rows = session.execute(query.order_by(dlat * dlat + dlon * dlon).limit(limit * 2)).all()
+    rows = session.connection().execute(statement, params).all()
     found = sorted(
         ((d, row) for row in rows if (d := geo.distance_m(lat, lon, row.lat, row.lon)) <= radius_m),
         key=lambda item: (item[0], item[1].id),

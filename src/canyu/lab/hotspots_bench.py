@@ -268,7 +268,9 @@ def hotspots(
     ] = None,
     duration: Annotated[float, typer.Option(help="Seconds per measured run.")] = 8.0,
     rounds: Annotated[int, typer.Option(help="Turns of floor then near.", min=1)] = 2,
-    concurrency: Annotated[int, typer.Option(help="Connections.", min=1, max=64)] = 8,
+    concurrency: Annotated[
+        int, typer.Option(help="Connections (one request in flight on each).", min=1, max=64)
+    ] = 4,
     unique_ssids: Annotated[
         float, typer.Option(help="Share of one-off venue SSIDs.", min=0, max=1)
     ] = 0.3,
@@ -394,6 +396,7 @@ def hotspots(
         "day": {**changes, "added": added.imported},
         "import_s": round(import_s, 2),
         "unique_ssid_share": unique_ssids,
+        "concurrency": concurrency,
     }
     if as_json:
         print(json.dumps(result))
