@@ -26,7 +26,7 @@ def hotspot_id(database: Database) -> int:
             importers.Candidate("b", 40.7590, -73.9845, "GuestWiFi", "Park", "captive", True),
         ]
         service.import_rows(s, rows=rows, source="test", licence="CC0")
-        return service.near(s, lat=40.7580, lon=-73.9855, limit=1)[0][1].id
+        return service.near(s, lat=40.7580, lon=-73.9855, limit=1)[0][1].id  # type: ignore[no-any-return]
 
 
 def test_near_answers_nearest_first_and_checks_bounds(client: TestClient, hotspot_id: int) -> None:
@@ -42,7 +42,7 @@ def test_near_answers_nearest_first_and_checks_bounds(client: TestClient, hotspo
         "/api/v1/hotspots/near", params={"lat": 40.758, "lon": -73.9855, "no_login": "true"}
     )
     assert [h["ssid"] for h in no_login.json()["hotspots"]] == ["Cafe Lotus"]
-    for params in (
+    bad: tuple[dict[str, float | str], ...] = (
         {"lat": 91, "lon": 0},
         {"lat": 0, "lon": 181},
         {"lat": "x", "lon": 0},
@@ -50,7 +50,8 @@ def test_near_answers_nearest_first_and_checks_bounds(client: TestClient, hotspo
         {"lat": 0, "lon": 0, "radius_m": 60_000},
         {"lat": 0, "lon": 0, "limit": 500},
         {"lon": 0},
-    ):
+    )
+    for params in bad:
         assert_error(client.get("/api/v1/hotspots/near", params=params), 422, "invalid_input")
     assert_error(client.get("/api/v1/hotspots/99999999999"), 422, "invalid_input")
     assert_error(client.get("/api/v1/hotspots/999999"), 404, "not_found")

@@ -27,5 +27,5 @@ def test_demo_hotspots(database: Database, make_user: UserFactory) -> None:
         assert cafe.confirmations >= 3
         assert cafe.success_class == 1
         assert demo.confirmations > 50
-        assert s.scalar(select(func.count()).where(Hotspot.failing.is_(True))) >= 1
         assert s.scalar(select(func.count(Hotspot.id))) == demo.imported
+        assert (s.scalar(select(func.count()).where(Hotspot.failing.is_(True))) or 0) >= 1

@@ -17,6 +17,7 @@ from canyu.accounts.models import User
 from canyu.client.tuf_fetch import UpdateRefused
 from canyu.client.wifi import WifiClient
 from canyu.db import Database, utcnow
+from canyu.errors import InvalidInput
 from canyu.hotspots import importers, service
 from canyu.releases.settings import ReleaseSettings
 from hotspots.conftest import FriendFactory
@@ -73,7 +74,7 @@ def test_phone_fetches_verifies_applies_a_delta_and_answers_offline(
         data_dir=tmp_path / "phone",
         token=None,
         trusted_root=root,
-        http=api,
+        http=api,  # type: ignore[arg-type]
         fetcher=AsgiFetcher(api),
     )
     first = phone.sync(region)
@@ -116,7 +117,7 @@ def test_phone_fetches_verifies_applies_a_delta_and_answers_offline(
         "http://testserver",
         data_dir=tmp_path / "phone",
         token=auth(friend(60))["Authorization"][7:],
-        http=api,
+        http=api,  # type: ignore[arg-type]
     )
     sent = online.report(near[0][1].id, "login")
     assert sent["sent"] == 2
@@ -134,7 +135,7 @@ def test_a_tampered_pack_is_refused_and_the_old_one_stays(
         "http://testserver",
         data_dir=tmp_path / "phone",
         trusted_root=pub.repository().trusted_root(),
-        http=api,
+        http=api,  # type: ignore[arg-type]
         fetcher=AsgiFetcher(api),
     )
     phone.sync(region)
@@ -149,7 +150,7 @@ def test_a_tampered_pack_is_refused_and_the_old_one_stays(
         "http://testserver",
         data_dir=tmp_path / "other-phone",
         trusted_root=pub.repository().trusted_root(),
-        http=api,
+        http=api,  # type: ignore[arg-type]
         fetcher=AsgiFetcher(api),
     )
     with pytest.raises(UpdateRefused):
@@ -163,7 +164,7 @@ def test_packs_list_and_bad_region(database: Database, api: TestClient, tmp_path
         assert service.regions_due(s) == [region]
         service.build_due_packs(s, pack_dir=tmp_path, publisher=None)
         assert service.regions_due(s) == []
-        with pytest.raises(service.InvalidInput):
+        with pytest.raises(InvalidInput):
             service.build_pack(s, region="nowhere", pack_dir=tmp_path, publisher=None)
     listed = api.get("/api/v1/hotspots/packs").json()
     assert [(p["region"], p["count"], p["index"]) for p in listed] == [

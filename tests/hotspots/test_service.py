@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from canyu.accounts.models import Role
 from canyu.db import Database, utcnow
 from canyu.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited
-from canyu.hotspots import importers, service
+from canyu.hotspots import geo, importers, service
 from canyu.hotspots.models import Hotspot, HotspotSource
 from canyu.hotspots.pack import SuccessClass
 from hotspots.conftest import FriendFactory
@@ -34,7 +34,7 @@ def feature(
     }
 
 
-def write_geojson(path: Path, features: list[dict[str, object]]) -> Path:
+def write_geojson(path: Path, features: list[object]) -> Path:
     path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
     return path
 
@@ -135,9 +135,7 @@ def test_near_is_exact_nearest_first_and_checks_bounds(database: Database, nyc_f
     with database.session() as s:
         found = service.near(s, lat=lat, lon=lon, radius_m=500, limit=200)
         everything = s.execute(select(Hotspot.id, Hotspot.lat, Hotspot.lon)).all()
-        expected = sorted(
-            i for i, a, b in everything if service.geo.distance_m(lat, lon, a, b) <= 500
-        )
+        expected = sorted(i for i, a, b in everything if geo.distance_m(lat, lon, a, b) <= 500)
         assert sorted(h.id for _, h in found) == expected
         assert expected
         assert [d for d, _ in found] == sorted(d for d, _ in found)
@@ -148,9 +146,9 @@ def test_near_is_exact_nearest_first_and_checks_bounds(database: Database, nyc_f
             s, lat=lat, lon=lon, radius_m=3000, limit=200, filters=service.Filters(no_login=True)
         )
         assert all(h.kind != "captive" for _, h in free)
-        for bad in ({"lat": 91.0, "lon": 0.0}, {"lat": 0.0, "lon": -181.0}):
+        for bad_lat, bad_lon in ((91.0, 0.0), (0.0, -181.0)):
             with pytest.raises(InvalidInput):
-                service.near(s, **bad)
+                service.near(s, lat=bad_lat, lon=bad_lon)
         with pytest.raises(InvalidInput):
             service.near(s, lat=lat, lon=lon, radius_m=100_000)
 
@@ -223,6 +221,10 @@ def test_login_reports_turn_an_open_hotspot_captive(
         assert service.get(s, hotspot_id=hid).kind == "captive"
 
 
+def no_code(url: str) -> str:
+    return "no code here"
+
+
 def test_claims_verify_once_and_only_owners_publish_passwords(
     database: Database, friend: FriendFactory
 ) -> None:
@@ -238,7 +240,7 @@ def test_claims_verify_once_and_only_owners_publish_passwords(
         with pytest.raises(Forbidden):
             service.set_credentials(s, user=other, hotspot_id=hid, password="friends-guess")
     with database.session() as s, pytest.raises(InvalidInput):
-        service.verify_claim(s, user=owner, claim_id=claim_id, fetch=lambda url: "no code here")
+        service.verify_claim(s, user=owner, claim_id=claim_id, fetch=no_code)
     pages["https://lotus.example/portal"] = f"<p>{code}</p>"
     with database.session() as s:
         service.verify_claim(s, user=owner, claim_id=claim_id, fetch=pages.__getitem__)

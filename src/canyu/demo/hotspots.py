@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from canyu.accounts.models import Role, User
 from canyu.db import utcnow
+from canyu.errors import RateLimited
 from canyu.hotspots import importers, service
 from canyu.hotspots.models import Hotspot
 
@@ -118,7 +119,7 @@ def add_demo_hotspots(session: Session, *, seed: int = 25) -> DemoHotspots:
                 now=now - timedelta(hours=1),
             )
             count += 1
-        except service.RateLimited:
+        except RateLimited:
             continue
     session.flush()
     return DemoHotspots(imported, cafe.id, count)

@@ -9,13 +9,13 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Path, Query, Request, status
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
+from starlette.concurrency import run_in_threadpool as run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from canyu.accounts.deps import CurrentUser, TeamUser
 from canyu.db import MAX_ID, Database
 from canyu.deps import DbSession
-from canyu.errors import CanyuError
+from canyu.errors import CanyuError, NotFound
 from canyu.hotspots import service
 from canyu.hotspots.models import Claim, Hotspot
 from canyu.hotspots.pack import SuccessClass
@@ -54,12 +54,12 @@ def hotspot_out(
         lon=hotspot.lon,
         ssid=hotspot.ssid,
         name=hotspot.name,
-        kind=hotspot.kind,
+        kind=hotspot.kind,  # type: ignore[arg-type]
         free=hotspot.free,
         status=hotspot.status,
         owned=hotspot.owner_id is not None,
         success_rate=round(counts.rate, 3),
-        success_class=SuccessClass(hotspot.success_class).name.lower(),
+        success_class=SuccessClass(hotspot.success_class).name.lower(),  # type: ignore[arg-type]
         confirmations=hotspot.confirmations,
         last_confirmed_at=hotspot.last_confirmed_at,
         freshness=round(service.freshness(hotspot), 3),
@@ -238,7 +238,7 @@ def get_claim(
 def get_hotspot(hotspot_id: HotspotId, session: DbSession) -> object:
     hotspot = service.get(session, hotspot_id=hotspot_id)
     if hotspot.status == "rejected":
-        raise service.NotFound(f"No hotspot {hotspot_id}.")
+        raise NotFound(f"No hotspot {hotspot_id}.")
     return hotspot_out(session, hotspot, sources=True)
 
 
@@ -248,7 +248,7 @@ def connect(hotspot_id: HotspotId, _user: CurrentUser, session: DbSession) -> ob
     owner's password), or the owner's Passpoint profile; captive ones add the portal."""
     hotspot = service.get(session, hotspot_id=hotspot_id)
     if hotspot.status != "active":
-        raise service.NotFound(f"No hotspot {hotspot_id}.")
+        raise NotFound(f"No hotspot {hotspot_id}.")
     return ConnectOut(id=hotspot.id, artefact=service.artefact(hotspot))
 
 

@@ -287,7 +287,8 @@ def _near_statement(
         ok = Hotspot.ok_weight + Hotspot.login_weight + 1.0
         total = Hotspot.ok_weight + Hotspot.login_weight + Hotspot.fail_weight + 2.0
         query = query.where(ok >= total * bindparam("min_rate"))
-    return query.order_by(dlat * dlat + dlon * dlon).limit(bindparam("cut"))
+    near_query: Select[Any] = query.order_by(dlat * dlat + dlon * dlon).limit(bindparam("cut"))  # type: ignore[assignment]
+    return near_query
 
 
 def near(
@@ -546,8 +547,7 @@ def review(session: Session, *, actor: User, hotspot_id: int, accept: bool) -> H
 # --- owners' claims ---------------------------------------------------------------------------
 
 
-class Fetcher(Protocol):
-    def __call__(self, url: str) -> str: ...
+Fetcher = Callable[[str], str]  # GET a page's text (claims); tests pass their own
 
 
 def _public_host(url: str) -> None:
@@ -653,7 +653,7 @@ def verify_claim(session: Session, *, user: User, claim_id: int, fetch: Fetcher)
         session.flush()
         raise InvalidInput(f"The code is not on {row.url} yet.")
     # One owner: whoever verifies first wins, atomically.
-    won = session.execute(
+    won = session.execute(  # type: ignore[attr-defined]
         update(Hotspot)
         .where(Hotspot.id == row.hotspot_id, Hotspot.owner_id.is_(None))
         .values(owner_id=user.id, status=Status.ACTIVE.value, updated_at=utcnow())
