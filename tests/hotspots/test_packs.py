@@ -171,3 +171,18 @@ def test_packs_list_and_bad_region(database: Database, api: TestClient, tmp_path
         (region, 300, f"{region}/index.json")
     ]
     assert json.loads((tmp_path / region / "index.json").read_text())["count"] == 300
+
+
+def test_the_hourly_job_builds_changed_regions_only(
+    database: Database, release_app: object, release_settings: ReleaseSettings
+) -> None:
+    from canyu import jobs
+    from canyu.hotspots import scheduling
+
+    assert "hotspots-packs" in {job.id for job in jobs.registered()}
+    seed(database)
+    context = jobs.JobContext(database=database, settings=None, app=release_app)  # type: ignore[arg-type]
+    built = scheduling.run_packs(context)
+    assert [b.count for b in built] == [300]
+    assert built[0].published
+    assert scheduling.run_packs(context) == []

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
 
 def install(app: FastAPI) -> None:
     from canyu.hotspots import api, pages
+    from canyu.hotspots import scheduling as _scheduling  # noqa: F401  (registers the pack job)
 
     app.include_router(api.router)
     app.include_router(pages.router)
