@@ -140,6 +140,12 @@ def test_near_is_exact_nearest_first_and_checks_bounds(database: Database, nyc_f
         assert expected
         assert [d for d, _ in found] == sorted(d for d, _ in found)
         top = service.near(s, lat=lat, lon=lon, radius_m=1000, limit=20)
+        # Found in the quarter radius first (dense Midtown), still exactly the 20 nearest.
+        brute = sorted((geo.distance_m(lat, lon, a, b), i) for i, a, b in everything)[:20]
+        assert [h.id for _, h in top] == [i for _, i in brute]
+        five = service.near(s, lat=lat, lon=lon, radius_m=1000, limit=5)
+        assert brute[4][0] < 250  # so these five came from the quarter-radius look
+        assert [h.id for _, h in five] == [i for _, i in brute[:5]]
         assert len(top) == 20
         assert all(d <= 1000 for d, _ in top)
         free = service.near(
