@@ -8,14 +8,16 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from canyu.cli import app
+from canyu.db import Database
 from canyu.hotspots import pack
 
 runner = CliRunner()
 
 
 def test_import_prints_counts_and_refuses_bad_files(
-    database_url: str, nyc_file: Path, tmp_path: Path
+    database: Database, database_url: str, nyc_file: Path, tmp_path: Path
 ) -> None:
+    """(``database`` empties the tables afterwards.)"""
     args = ["--source", "nyc-open-data", "--licence", "NYC Open Data terms"]
     url = ["--database-url", database_url]
     first = runner.invoke(app, ["hotspots", "import", str(nyc_file), *args, *url, "--json"])

@@ -290,8 +290,10 @@ def _near_statement(
     )
     dlat = Hotspot.lat - bindparam("lat")
     dlon = (Hotspot.lon - bindparam("lon")) * bindparam("scale")
+    # First pass: ids from the covering index only (no table rows unless a filter needs the
+    # counts); the few rows it keeps are read by id afterwards.
     query = (
-        select(*NEAR_COLUMNS)
+        select(Hotspot.id, Hotspot.lat, Hotspot.lon)
         .select_from(cells)
         .join(Hotspot, Hotspot.cell.between(cells.c.lo, cells.c.hi))
         .where(
@@ -311,6 +313,13 @@ def _near_statement(
         query = query.where(ok >= total * bindparam("min_rate"))
     near_query: Select[Any] = query.order_by(dlat * dlat + dlon * dlon).limit(bindparam("cut"))  # type: ignore[assignment]
     return near_query
+
+
+@functools.lru_cache(maxsize=1024)
+def _compiled(dialect: Any, statement: Select[Any]) -> Any:
+    """The statement compiled once per dialect: SQLAlchemy cannot cache a statement holding a
+    VALUES list, and compiling it costs milliseconds, many times the query itself."""
+    return statement.compile(dialect=dialect)
 
 
 def near(
@@ -356,7 +365,18 @@ def _near_within(
     statement = _near_statement(
         len(ranges), f.free_only, f.no_login, f.min_rate > 0, f.include_failing
     )
-    rows = session.connection().execute(statement, params).all()
+    connection = session.connection()
+    compiled = _compiled(connection.dialect, statement)
+    merged = {**compiled.params, **params}
+    if compiled.positional:
+        args: Any = tuple(merged[name] for name in compiled.positiontup or ())
+    else:
+        args = {name: merged[name] for name in compiled.params}
+    first = connection.exec_driver_sql(compiled.string, args).all()
+    keep = [i for i, a, b in first if geo.distance_m(lat, lon, a, b) <= radius_m]
+    if not keep:
+        return []
+    rows = connection.execute(select(*NEAR_COLUMNS).where(Hotspot.id.in_(keep))).all()
     found = sorted(
         ((d, row) for row in rows if (d := geo.distance_m(lat, lon, row.lat, row.lon)) <= radius_m),
         key=lambda item: (item[0], item[1].id),

@@ -76,7 +76,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_hotspots")),
     )
     with op.batch_alter_table("hotspots", schema=None) as batch_op:
-        batch_op.create_index("ix_hotspots_cell", ["cell"], unique=False)
+        batch_op.create_index(
+            "ix_hotspots_cell",
+            ["cell", "lat", "lon", "status", "failing", "free", "kind"],
+            unique=False,
+        )
         batch_op.create_index("ix_hotspots_region_status", ["region", "status"], unique=False)
 
     op.create_table(
