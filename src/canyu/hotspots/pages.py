@@ -57,7 +57,9 @@ def index(
     regions = service.regions(session)
     chosen = region or (regions[0][0] if regions else None)
     filters = service.Filters(free_only=free, no_login=no_login, min_rate=min_rate)
-    hotspots = service.in_region(session, region=chosen, filters=filters) if chosen else []
+    hotspots = (
+        service.in_region(session, region=chosen, filters=filters, limit=5000) if chosen else []
+    )
     svg = mapdraw.draw(
         [
             mapdraw.Dot(h.id, h.lat, h.lon, f"{h.ssid} {h.name}", SuccessClass(h.success_class))
