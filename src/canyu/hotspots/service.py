@@ -32,6 +32,7 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    text,
     update,
     values,
 )
@@ -230,6 +231,9 @@ def import_rows(
             progress(done, total)
     report.imported = len(new_rows)
     report.merged = len(merged_sources)
+    if report.imported >= 10_000 and session.get_bind().dialect.name == "postgresql":
+        # Fresh statistics, or the planner takes the new million rows for a few hundred.
+        session.execute(text("ANALYZE hotspots"))
     return report
 
 
@@ -277,29 +281,43 @@ NEAR_COLUMNS = (
 
 @functools.lru_cache(maxsize=512)
 def _near_statement(
-    ranges: int, free_only: bool, no_login: bool, min_rate: bool, include_failing: bool
+    ranges: int,
+    free_only: bool,
+    no_login: bool,
+    min_rate: bool,
+    include_failing: bool,
+    dialect: str = "sqlite",
 ) -> Select[Any]:
     """The near query for this many cell ranges and these filters, built once (building the
-    expression costs more than running it). The ranges are a VALUES list joined to the cell
-    index, so each is one index range scan on SQLite and PostgreSQL alike (thirty OR-ed ranges
-    may make SQLite, which keeps no statistics, choose a full scan)."""
-    cells = (
-        values(column("lo", BigInteger), column("hi", BigInteger), name="cell_ranges")
-        .data([(bindparam(f"lo{i}"), bindparam(f"hi{i}")) for i in range(ranges)])
-        .cte("cell_ranges")
-    )
+    expression costs more than running it). On SQLite the ranges are a VALUES list joined to
+    the cell index, one index range scan each (thirty OR-ed ranges made SQLite, which keeps no
+    statistics, choose a full scan); on PostgreSQL they are OR-ed (a bitmap of index scans)."""
     dlat = Hotspot.lat - bindparam("lat")
     dlon = (Hotspot.lon - bindparam("lon")) * bindparam("scale")
     # First pass: ids from the covering index only (no table rows unless a filter needs the
     # counts); the few rows it keeps are read by id afterwards.
-    query = (
-        select(Hotspot.id, Hotspot.lat, Hotspot.lon)
-        .select_from(cells)
-        .join(Hotspot, Hotspot.cell.between(cells.c.lo, cells.c.hi))
-        .where(
-            Hotspot.status == Status.ACTIVE.value,
-            Hotspot.lat.between(bindparam("lat_lo"), bindparam("lat_hi")),
+    query = select(Hotspot.id, Hotspot.lat, Hotspot.lon)
+    if dialect == "sqlite":
+        cells = (
+            values(column("lo", BigInteger), column("hi", BigInteger), name="cell_ranges")
+            .data([(bindparam(f"lo{i}"), bindparam(f"hi{i}")) for i in range(ranges)])
+            .cte("cell_ranges")
         )
+        query = query.select_from(cells).join(Hotspot, Hotspot.cell.between(cells.c.lo, cells.c.hi))
+    else:
+        # PostgreSQL turns OR-ed ranges into one bitmap of index scans, but misjudges a join
+        # to a VALUES list (it estimates the range join badly and scans the table).
+        query = query.where(
+            or_(
+                *(
+                    Hotspot.cell.between(bindparam(f"lo{i}"), bindparam(f"hi{i}"))
+                    for i in range(ranges)
+                )
+            )
+        )
+    query = query.where(
+        Hotspot.status == Status.ACTIVE.value,
+        Hotspot.lat.between(bindparam("lat_lo"), bindparam("lat_hi")),
     )
     if not include_failing:
         query = query.where(Hotspot.failing.is_(False))
@@ -362,10 +380,15 @@ def _near_within(
     }
     for i, (lo, hi) in enumerate(ranges):
         params[f"lo{i}"], params[f"hi{i}"] = lo, hi
-    statement = _near_statement(
-        len(ranges), f.free_only, f.no_login, f.min_rate > 0, f.include_failing
-    )
     connection = session.connection()
+    statement = _near_statement(
+        len(ranges),
+        f.free_only,
+        f.no_login,
+        f.min_rate > 0,
+        f.include_failing,
+        connection.dialect.name,
+    )
     compiled = _compiled(connection.dialect, statement)
     merged = {**compiled.params, **params}
     if compiled.positional:
