@@ -23,6 +23,7 @@ from canyu.db import Database
 from canyu.devices import install as devices
 from canyu.errors import CanyuError, InternalError, Unavailable, error_body, error_headers
 from canyu.greetings import install as greetings
+from canyu.hotspots import install as hotspots
 from canyu.logs import RequestLogMiddleware
 from canyu.mail import Mailer, send_on_commit
 from canyu.markets import install as markets
@@ -141,6 +142,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         releases,
         calls,
         greetings,
+        hotspots,
         store,
         portal,
     ):

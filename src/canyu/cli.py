@@ -178,6 +178,7 @@ def _register_domains() -> None:
     from canyu.calls import cli as calls_cli
     from canyu.client import cli as device_cli
     from canyu.greetings import cli as greetings_cli
+    from canyu.hotspots import cli as hotspots_cli
     from canyu.lab import cli as lab_cli
     from canyu.markets import cli as markets_cli
     from canyu.releases import cli as releases_cli
@@ -191,6 +192,7 @@ def _register_domains() -> None:
         ("store", store_cli.app, "Catalogue and flash sales."),
         ("markets", markets_cli.app, "Country indicators, the market scorer, opened markets."),
         ("greetings", greetings_cli.app, "Festivals, greetings, their packs."),
+        ("hotspots", hotspots_cli.app, "Free Wi-Fi hotspots: open-data imports, offline packs."),
     ):
         app.add_typer(commands, name=name, help=about)
     lab_cli.register(bench_app, device_cli.app)

@@ -119,5 +119,7 @@ def test_each_domain_schedules_its_jobs_when_installed(app: FastAPI) -> None:
         "calls-packs",
         "calls-rescore",
         "calls-reporter-stats",
+        "greetings-packs",
+        "hotspots-packs",
     }
     assert len(ids) == len(set(ids))

@@ -11,10 +11,13 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
+from canyu.client import wifi_cli
+
 if TYPE_CHECKING:
     from canyu.client.device import Device
 
 app = typer.Typer(no_args_is_help=True)
+app.add_typer(wifi_cli.app, name="wifi", help="Free Wi-Fi near you, offline; one-tap connect.")
 console = Console(stderr=True)
 out = Console(width=None if sys.stdout.isatty() else 160)
 

@@ -18,6 +18,7 @@ def fill_demo(session: Session, *, progress: Report) -> DemoSummary:
     from canyu.accounts.models import Role, User
     from canyu.demo.calls import add_demo_calls
     from canyu.demo.greetings import add_demo_greetings
+    from canyu.demo.hotspots import add_demo_hotspots
     from canyu.demo.markets import add_demo_markets
     from canyu.demo.releases import add_demo_releases
     from canyu.demo.store import add_demo_sale
@@ -35,4 +36,5 @@ def fill_demo(session: Session, *, progress: Report) -> DemoSummary:
     add_demo_sale(session, team=team)
     add_demo_calls(session)
     add_demo_greetings(session, team=team, friends=friends)
+    add_demo_hotspots(session)
     return summary

@@ -82,8 +82,8 @@ async def floor_app(scope: Scope, receive: Receive, send: Send) -> None:
     await send({"type": "http.response.body", "body": FLOOR_BODY})
 
 
-def _checkin_server(app: str, env: dict[str, str]) -> Uvicorn:
-    """A server the way the bench measures it: uvloop and httptools, answering check-ins."""
+def measured_server(app: str, env: dict[str, str]) -> Uvicorn:
+    """A server the way the benches measure it: uvloop and httptools; up once it answers."""
 
     def answering(url: str) -> bool:
         httpx.post(url + CHECKIN_PATH, timeout=1)
@@ -367,8 +367,8 @@ def checkin(
     runs: dict[str, list[dict[str, float]]] = {"floor": [], "checkin": []}
     console.print("serving the floor and the check-in, measured in turns ...")
     with (
-        _checkin_server("canyu.lab.checkin:floor_app", env) as floor_server,
-        _checkin_server("canyu.asgi:app", env) as checkin_server,
+        measured_server("canyu.lab.checkin:floor_app", env) as floor_server,
+        measured_server("canyu.asgi:app", env) as checkin_server,
     ):
         servers = {"floor": floor_server, "checkin": checkin_server}
         for name, server in servers.items():
@@ -381,7 +381,7 @@ def checkin(
                 due = sightings and name == "checkin"
                 runs[name].append(measure(server, per_run, duration, due=due))
     console.print("serving the check-in through FastAPI's router ...")
-    with _checkin_server("canyu.asgi:fastapi_app", env) as server:
+    with measured_server("canyu.asgi:fastapi_app", env) as server:
         measure(server, 3000, 5, due=sightings)
         route = measure(server, per_run, duration, due=sightings)
     shutil.rmtree(work, ignore_errors=True)

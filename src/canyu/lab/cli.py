@@ -408,7 +408,7 @@ def simulate(
 def register(bench_app: typer.Typer, device_app: typer.Typer) -> None:
     """Add the lab's commands: the benchmarks under ``canyu bench``, the fleet simulation under
     ``canyu device``."""
-    from canyu.lab import checkin, dedup, flashsale, greetings_bench
+    from canyu.lab import checkin, dedup, flashsale, greetings_bench, hotspots_bench
 
     bench_app.command("dedup", help="Duplicate retrieval on a bug-report dataset.")(dedup.dedup)
     bench_app.command("checkin", help="Check-in throughput and latency beside a bare ASGI floor.")(
@@ -431,6 +431,9 @@ def register(bench_app: typer.Typer, device_app: typer.Typer) -> None:
     bench_app.command("greetings", help="Greeting packs for every country: time, size, lookup.")(
         greetings_bench.greetings
     )
+    bench_app.command(
+        "hotspots", help="Near-me latency beside a bare ASGI floor; pack size, build, deltas."
+    )(hotspots_bench.hotspots)
     device_app.command("simulate", help="Drive a simulated fleet against a server of its own.")(
         simulate
     )
