@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     # Rate limits, in the `limits` library's notation.
     signup_rate: str = "5/minute;30/hour"
     signin_rate: str = "10/minute;100/hour"
+    # New devices registering without an attestation key, per network (/24 IPv4, /56 IPv6).
+    device_register_rate: str = "20/minute;300/day"
     # Where rate-limit counters live: "memory://" for one process, "redis://host:6379" for many.
     ratelimit_storage_url: str = "memory://"
     smtp_host: str = ""

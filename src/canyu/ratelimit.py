@@ -11,9 +11,15 @@ across workers.
 
 from __future__ import annotations
 
+import ipaddress
+from typing import TYPE_CHECKING
+
 from limits import parse_many, storage, strategies
 
 from canyu.errors import RateLimited
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
 
 
 class RateLimiter:
@@ -34,3 +40,23 @@ class RateLimiter:
 
     def reset(self) -> None:
         self._strategy.storage.reset()
+
+
+def network_of(ip: str) -> str:
+    """The network a client address belongs to, as limits per network count it: its /24 for
+    IPv4, its /56 for IPv6 (a home or an office), the text itself when it is no address."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    prefix = 24 if address.version == 4 else 56
+    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
+
+
+def client_ip(request: Request) -> str:
+    """The client's address as limits and evidence count it: the peer of the connection.
+    ``canyu serve`` lets uvicorn replace it by X-Forwarded-For only when the peer is one of
+    CANYU_TRUSTED_PROXIES, so a client cannot choose its own address."""
+    return request.client.host if request.client else "unknown"

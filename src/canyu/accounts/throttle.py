@@ -5,10 +5,9 @@ from __future__ import annotations
 from fastapi import Request
 
 from canyu.accounts.service import normalise_email
+from canyu.ratelimit import client_ip
 
-
-def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+__all__ = ["client_ip", "limit_signin", "limit_signup"]
 
 
 def limit_signup(request: Request) -> None:

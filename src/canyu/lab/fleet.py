@@ -303,6 +303,8 @@ class FleetRun:
             "CANYU_MQTT_URL": "",
             "CANYU_LOG_LEVEL": "WARNING",
             "CANYU_SIGNUP_RATE": "1000000/minute",
+            # The fleet registers from one address: a lab, not a network of strangers.
+            "CANYU_DEVICE_REGISTER_RATE": "1000000/minute",
         }
         return env, team_token
 
