@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from canyu import __version__, db, jobs, lifecycle
+from canyu import __version__, db, fastpath, jobs, lifecycle
 from canyu.accounts import install as accounts
 from canyu.calls import install as calls
 from canyu.community import install as community
@@ -124,12 +124,23 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         log.exception("unhandled error id=%s", request_id)
         return _canyu_error_response(request, InternalError.for_request(request_id))
 
+    health = fastpath.HealthProbe(database.url)
+
     @app.get("/healthz", tags=["ops"])
-    def healthz() -> dict[str, str]:
-        with database.engine.connect() as connection:
-            connection.exec_driver_sql("SELECT 1")
+    async def healthz() -> dict[str, str]:
+        """Whether this server and its database answer, without waiting on the connection
+        pool or the request threads (both may be full in a burst): its own connection and
+        thread, answered 503 within a second when the database does not answer."""
+        await health.check()
         return {"status": "ok", "version": __version__}
 
+    # A burst beyond what the pool serves is answered 503 at once (inside the purchase lane,
+    # which the domains add below and which uses no pooled connection).
+    app.add_middleware(
+        fastpath.Admission,
+        limit=settings.max_concurrent_requests or fastpath.pool_capacity(database.engine),
+    )
+    lifecycle.on_stop(app, health.close)
     # The composition root: each domain adds its routes, runtime state and jobs, lowest first.
     for domain in (accounts, community, devices, releases, calls, store, portal):
         domain.install(app)

@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     signin_rate: str = "10/minute;100/hour"
     # New devices registering without an attestation key, per network (/24 IPv4, /56 IPv6).
     device_register_rate: str = "20/minute;300/day"
+    # Requests inside the app at once, beyond which a request is answered 503 + Retry-After at
+    # once (0: as many as the database's connection pool serves; canyu.fastpath.Admission).
+    max_concurrent_requests: int = 0
     # Where rate-limit counters live: "memory://" for one process, "redis://host:6379" for many.
     ratelimit_storage_url: str = "memory://"
     smtp_host: str = ""
