@@ -138,7 +138,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     # which the domains add below and which uses no pooled connection).
     app.add_middleware(
         fastpath.Admission,
-        limit=settings.max_concurrent_requests or fastpath.pool_capacity(database.engine),
+        limit=settings.max_concurrent_requests or fastpath.admitted(database.engine),
     )
     lifecycle.on_stop(app, health.close)
     # The composition root: each domain adds its routes, runtime state and jobs, lowest first.

@@ -8,8 +8,9 @@ import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
@@ -150,10 +151,11 @@ def test_provisioned_devices_register_only_with_a_fresh_signature(
     assert wrong.status_code == 401
     other = attestation.signed_now(keys["FACTORY-1"], "canyu-1s", "FACTORY-1")
     assert api.post("/api/v1/devices", json={**body, "attestation": other}).status_code == 401
-    stale = {"signed_at": int(utcnow().timestamp()) - 3600}
-    stale["signature"] = attestation.sign(
-        keys["FACTORY-0"], "canyu-1s", "FACTORY-0", stale["signed_at"]
-    )
+    hour_ago = int(utcnow().timestamp()) - 3600
+    stale = {
+        "signed_at": hour_ago,
+        "signature": attestation.sign(keys["FACTORY-0"], "canyu-1s", "FACTORY-0", hour_ago),
+    }
     assert api.post("/api/v1/devices", json={**body, "attestation": stale}).status_code == 401
 
     signed = attestation.signed_now(keys["FACTORY-0"], "canyu-1s", "FACTORY-0")
@@ -165,7 +167,7 @@ def test_provisioned_devices_register_only_with_a_fresh_signature(
     assert "already used" in replayed.json()["error"]["message"]
 
     # The device client signs with its key; registering again sends the token it holds.
-    phone = Phone(tmp_path / "phone", client=api)
+    phone = Phone(tmp_path / "phone", client=cast(httpx.Client, api))
     state = phone.register(
         server="http://testserver",
         product="canyu-1s",
@@ -177,7 +179,7 @@ def test_provisioned_devices_register_only_with_a_fresh_signature(
     )
     assert state.token is not None
     with pytest.raises(DeviceError) as refused:
-        Phone(tmp_path / "thief", client=api).register(
+        Phone(tmp_path / "thief", client=cast(httpx.Client, api)).register(
             server="http://testserver",
             product="canyu-1s",
             hardware_id="FACTORY-2",
