@@ -16,7 +16,7 @@ from canyu.calls import service
 from canyu.calls.api import calls_settings, code_sender, limit_marks
 from canyu.calls.reputation import BLOCKING, Category
 from canyu.calls.settings import CallsSettings
-from canyu.deps import DbSession
+from canyu.deps import DbSession, RowId
 from canyu.errors import CanyuError, InvalidInput
 from canyu.i18n import gettext_for
 from canyu.web.csrf import check_csrf
@@ -415,7 +415,7 @@ def appeal_queue(
 
 @router.post("/calls/appeals/{appeal_id}/decide")
 def decide_appeal(
-    appeal_id: Annotated[int, Path(ge=1, le=2_147_483_647)],
+    appeal_id: RowId,
     request: Request,
     session: DbSession,
     user: MaybeUser,

@@ -169,9 +169,8 @@ def register(
     if version is not None:
         device.current_version = version
     try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError:  # the same new device registered twice at once
+        session.flush()
+    except IntegrityError:  # the same new device registered twice at once (rolled back)
         raise Conflict("This device is being registered by another request; try again.") from None
     return Registered(device, raw, proof)
 
