@@ -12,6 +12,8 @@ across workers.
 from __future__ import annotations
 
 import ipaddress
+import math
+import time
 from typing import TYPE_CHECKING
 
 from limits import parse_many, storage, strategies
@@ -40,6 +42,34 @@ class RateLimiter:
 
     def reset(self) -> None:
         self._strategy.storage.reset()
+
+    # --- exponential backoff (sign-in per account): slower after each failure, never locked --
+
+    def backoff_wait(self, *identifiers: str) -> float:
+        """Seconds until the next attempt on these identifiers is heard (0: now)."""
+        until_ms = self._strategy.storage.get("backoff-until/" + "/".join(identifiers))
+        return max(0.0, until_ms / 1000 - time.time()) if until_ms else 0.0
+
+    def backoff_failed(
+        self, *identifiers: str, free: int, cap: float, forget_after: int = 3600
+    ) -> float:
+        """Count a failure; past ``free`` failures the next attempt waits 1, 2, 4 ... seconds
+        (at most ``cap``). Failures are forgotten ``forget_after`` seconds after the last."""
+        storage = self._strategy.storage
+        joined = "/".join(identifiers)
+        failures = storage.incr("backoff-failures/" + joined, forget_after)
+        if failures <= free:
+            return 0.0
+        wait = min(cap, 2.0 ** (failures - free - 1))
+        until = "backoff-until/" + joined  # when the wait ends, in ms since the epoch
+        storage.clear(until)
+        storage.incr(until, math.ceil(wait) + 1, amount=int((time.time() + wait) * 1000))
+        return wait
+
+    def backoff_clear(self, *identifiers: str) -> None:
+        joined = "/".join(identifiers)
+        for key in ("backoff-failures/", "backoff-until/"):
+            self._strategy.storage.clear(key + joined)
 
 
 def network_of(ip: str) -> str:
