@@ -25,7 +25,7 @@ from canyu.errors import CanyuError, InternalError, Unavailable, error_body, err
 from canyu.logs import RequestLogMiddleware
 from canyu.mail import Mailer, send_on_commit
 from canyu.portal import install as portal
-from canyu.ratelimit import RateLimiter
+from canyu.ratelimit import RateLimiter, parse_proxies
 from canyu.releases import install as releases
 from canyu.store import install as store
 from canyu.web import errors as web_errors
@@ -87,6 +87,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.database = database
     app.state.secret_key = settings.resolved_secret_key()
     app.state.limiter = RateLimiter(settings.ratelimit_storage_url)
+    app.state.trusted_proxies = parse_proxies(settings.trusted_proxies)
     app.state.mailer = mailer
     lifecycle.prepare(app)
     templating.prepare(app)

@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     # Requests inside the app at once, beyond which a request is answered 503 + Retry-After at
     # once (0: as many as the database's connection pool serves; canyu.fastpath.Admission).
     max_concurrent_requests: int = 0
+    # Proxies whose X-Forwarded-For is believed (comma-separated addresses or networks); empty:
+    # none, the connection's peer is the client.
+    trusted_proxies: str = ""
     # Where rate-limit counters live: "memory://" for one process, "redis://host:6379" for many.
     ratelimit_storage_url: str = "memory://"
     smtp_host: str = ""

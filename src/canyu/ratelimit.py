@@ -85,8 +85,35 @@ def network_of(ip: str) -> str:
     return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
 
 
+Networks = tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+
+
+def parse_proxies(text: str) -> Networks:
+    """CANYU_TRUSTED_PROXIES: comma-separated addresses or networks (``10.0.0.0/8``)."""
+    return tuple(
+        ipaddress.ip_network(p.strip(), strict=False) for p in text.split(",") if p.strip()
+    )
+
+
+def _within(address: str, networks: Networks) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
+
+
 def client_ip(request: Request) -> str:
-    """The client's address as limits and evidence count it: the peer of the connection.
-    ``canyu serve`` lets uvicorn replace it by X-Forwarded-For only when the peer is one of
-    CANYU_TRUSTED_PROXIES, so a client cannot choose its own address."""
-    return request.client.host if request.client else "unknown"
+    """The client's address as limits and evidence count it: the peer of the connection, or,
+    only when that peer is one of CANYU_TRUSTED_PROXIES, the nearest address in
+    X-Forwarded-For that is not a trusted proxy. A client cannot choose its own address by
+    sending the header. (``canyu serve`` configures uvicorn the same way.)"""
+    peer = request.client.host if request.client else "unknown"
+    trusted: Networks = getattr(request.app.state, "trusted_proxies", ())
+    if not trusted or not _within(peer, trusted):
+        return peer
+    hops = [h.strip() for h in request.headers.get("x-forwarded-for", "").split(",") if h.strip()]
+    for hop in reversed(hops):
+        if not _within(hop, trusted):
+            return hop
+    return hops[0] if hops else peer

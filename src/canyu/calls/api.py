@@ -35,6 +35,7 @@ from canyu.calls.settings import CallsSettings
 from canyu.db import MAX_ID
 from canyu.deps import DbSession
 from canyu.errors import Forbidden, Unauthorized
+from canyu.ratelimit import client_ip
 from canyu.releases.settings import ReleaseSettings, get_release_settings
 
 router = APIRouter(prefix="/api/v1", tags=["calls"])
@@ -139,7 +140,7 @@ def limit_marks(request: Request, user: User, settings: CallsSettings) -> None:
 
 
 def _client_network(request: Request) -> str | None:
-    host = request.client.host if request.client else None
+    host = client_ip(request)
     return service.network_id(host, request.app.state.secret_key)
 
 

@@ -19,6 +19,7 @@ from canyu.calls.settings import CallsSettings
 from canyu.deps import DbSession, RowId
 from canyu.errors import CanyuError, InvalidInput
 from canyu.i18n import gettext_for
+from canyu.ratelimit import client_ip
 from canyu.web.csrf import check_csrf
 from canyu.web.forms import FormStr, redirect, signin_redirect
 from canyu.web.templating import render, request_locale
@@ -107,9 +108,7 @@ def mark(
             user=user,
             number=number[:64],
             category=category[:32],
-            network=service.network_id(
-                request.client.host if request.client else None, request.app.state.secret_key
-            ),
+            network=service.network_id(client_ip(request), request.app.state.secret_key),
             settings=settings,
         )
     except CanyuError as exc:
