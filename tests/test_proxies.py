@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import uvicorn
 from fastapi import FastAPI
 from starlette.requests import Request
 
@@ -44,7 +45,7 @@ def test_serve_lets_uvicorn_read_forwarded_headers_only_from_trusted_proxies(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     calls: list[dict[str, Any]] = []
-    monkeypatch.setattr(cli.uvicorn, "run", lambda *_a, **kw: calls.append(kw))
+    monkeypatch.setattr(uvicorn, "run", lambda *_a, **kw: calls.append(kw))
     cli._run(Settings(database_url="sqlite:///x.db", secret_key="k"), "127.0.0.1", 8000)
     assert calls[-1]["proxy_headers"] is False
     trusted = "10.0.0.5,10.1.0.0/16"
