@@ -28,8 +28,9 @@ from canyu.portal import install as portal
 from canyu.ratelimit import RateLimiter, parse_proxies
 from canyu.releases import install as releases
 from canyu.store import install as store
+from canyu.web import docs, templating
 from canyu.web import errors as web_errors
-from canyu.web import templating
+from canyu.web.security import SecurityHeaders
 
 log = logging.getLogger("canyu")
 STATIC_DIR = Path(__file__).parent / "web" / "static"
@@ -82,6 +83,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         version=__version__,
         description="Friends' feedback, weekly builds and the services on top of the phone.",
         lifespan=lifespan,
+        docs_url=None,  # canyu.web.docs serves /docs from a package, not a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.database = database
@@ -146,5 +149,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     for domain in (accounts, community, devices, releases, calls, store, portal):
         domain.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    docs.install(app)
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestLogMiddleware)
     return app
