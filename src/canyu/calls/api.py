@@ -221,7 +221,11 @@ def lookup(
         settings.lookup_rate, "calls-lookup", _caller_key(request), what="lookup"
     )
     entries = service.lookup_bucket(
-        session, prefix=prefix, settings=settings, max_age=settings.lookup_count_cache_seconds
+        session,
+        prefix=prefix,
+        settings=settings,
+        decoy_key=request.app.state.secret_key,
+        max_age=settings.lookup_count_cache_seconds,
     )
     return BucketOut(
         prefix=prefix.lower(),
