@@ -143,6 +143,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.add_middleware(
         fastpath.Admission,
         limit=settings.max_concurrent_requests or fastpath.admitted(database.engine),
+        wait=settings.admission_wait_seconds,
     )
     lifecycle.on_stop(app, health.close)
     # The composition root: each domain adds its routes, runtime state and jobs, lowest first.

@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     # Requests inside the app at once, beyond which a request is answered 503 + Retry-After at
     # once (0: as many as the database's connection pool serves; canyu.fastpath.Admission).
     max_concurrent_requests: int = 0
+    # How long a request may wait for room before that 503 (throughput benchmarks raise it, to
+    # measure the server's pace rather than its shedding).
+    admission_wait_seconds: float = 0.2
     # Proxies whose X-Forwarded-For is believed (comma-separated addresses or networks); empty:
     # none, the connection's peer is the client.
     trusted_proxies: str = ""

@@ -1,6 +1,7 @@
-"""``/docs``: Swagger UI served from the ``swagger-ui-bundle-v2`` package (Swagger UI 5: OpenAPI 3.1) (no CDN: it works offline
-and under our Content-Security-Policy), and the API's bearer-token scheme declared in the
-OpenAPI document, so the page has an Authorize button."""
+"""``/docs``: Swagger UI served from the ``swagger-ui-bundle-v2`` package (Swagger UI 5, which
+reads OpenAPI 3.1; no CDN: it works offline and under our Content-Security-Policy), and the
+API's bearer-token scheme declared in the OpenAPI document, so the page has an Authorize
+button."""
 
 from __future__ import annotations
 
