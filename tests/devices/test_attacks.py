@@ -273,6 +273,31 @@ def test_reports_count_only_from_devices_the_rollout_offered_the_build(
     report(api, offered[1], "2.0", ok=True)
     with database.session() as s:
         assert releases.report_counts(s, rollout_id=rollout.id) == (1, 0, 0)
+    # Joined after the rollout started: counted only if its factory enrolled its key.
+    api.app.state.settings.device_register_rate = "1000/minute"  # type: ignore[attr-defined]
+    late = [(f"late-{i}", Ed25519PrivateKey.generate()) for i in range(200)]
+    with database.session() as s:
+        releases.provision(
+            s,
+            product_key="canyu-1s",
+            keys=[(hw, attestation.public_key_text(k.public_key())) for hw, k in late[:100]],
+        )
+    newcomers = []
+    for i, (hw, key) in enumerate(late):
+        body: dict[str, object] = {**BODY, "hardware_id": hw}
+        if i < 100:
+            body["attestation"] = attestation.signed_now(key, "canyu-1s", hw)
+        registered = api.post("/api/v1/devices", json=body)
+        assert registered.status_code == 201, registered.text
+        token = registered.json()["token"]
+        if checkin(api, token):
+            newcomers.append((i < 100, token))
+    assert {signed for signed, _ in newcomers} == {True, False}
+    for _signed, token in newcomers:
+        report(api, token, "2.0", ok=True)
+    with database.session() as s:
+        counted = releases.report_counts(s, rollout_id=rollout.id)[0]
+    assert counted == 1 + sum(1 for signed, _ in newcomers if signed)
 
 
 def test_a_thousand_fake_devices_move_no_gate_and_take_no_device(
@@ -299,8 +324,11 @@ def test_a_thousand_fake_devices_move_no_gate_and_take_no_device(
     api.app.state.limiter.reset()  # type: ignore[attr-defined]
     # Many networks: 1,000 fakes get tokens (as many networks would give them).
     fakes = _fleet(database, 1000, "fake")
+    in_cohort = 0
     for i, token in enumerate(fakes):
+        in_cohort += checkin(api, token) is not None  # they check in like phones, too
         report(api, token, "2.0", ok=i % 2 == 0)
+    assert in_cohort > 20  # some landed in the cohort, and still moved nothing
     for i in range(0, 100, 10):  # and try to take real devices by their serials
         hijack = api.post(
             "/api/v1/devices", json={**BODY, "hardware_id": f"real-{i}"}, headers=bearer(fakes[i])

@@ -70,6 +70,7 @@ def test_a_new_stage_is_pushed_to_each_country_topic(
     shop.product()
     tokens = [_register(database, country) for country in ("CN", "IN")]
     _register(database, "ES", channel="beta")  # another channel: not told
+    more = [_register(database, "CN", n=n) for n in range(1, 301)]  # in the fleet before it
     rollout = shop.rollout(shop.build("2.0"), stages=(5, 100), thresholds=GATES)
     got = [subscriber.get(timeout=5) for _ in range(2)]
     topics = {t for t, _ in got}
@@ -79,7 +80,6 @@ def test_a_new_stage_is_pushed_to_each_country_topic(
     assert message["percent"] == 5.0
     assert message["version"] == "2.0"
     # The gates advancing a stage push again (on a report of a device offered the build).
-    more = [_register(database, "CN", n=n) for n in range(1, 301)]
     offered = [t for t in tokens + more if _checks_in_offered(database, shop, t)]
     with database.session() as s:
         device = devices.authenticate(s, raw_token=offered[0])

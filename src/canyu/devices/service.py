@@ -296,6 +296,17 @@ def fleet(session: Session, *, product_id: int | None = None) -> list[tuple[int,
 # --- attestation keys ----------------------------------------------------------------------------
 
 
+def is_provisioned(session: Session, *, product_id: int, hardware_hash: str) -> bool:
+    """Whether the device's factory enrolled an attestation key for it (so it registered
+    signed: a real device, not one made up by whoever knows a serial)."""
+    found = session.scalar(
+        select(DeviceKey.id).where(
+            DeviceKey.product_id == product_id, DeviceKey.hardware_hash == hardware_hash
+        )
+    )
+    return found is not None
+
+
 @dataclass(frozen=True)
 class Provisioned:
     added: int

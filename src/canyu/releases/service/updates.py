@@ -123,7 +123,8 @@ def _report_build(
     from the in-memory rules when they know it, else one indexed query. A report counts for a
     rollout's gates only when that rollout offered the build to this very device
     (offers.Rule.offered_to): a device outside its scope or cohort, or one that has not
-    checked in since it started, cannot move its gates, however many such devices report."""
+    checked in since it started, or one registered since it started without a factory key,
+    cannot move its gates, however many such devices report."""
     normalised = versions.normalise(version)
     for rule in offers.rules(session, device.product_id):
         if rule.version == normalised and rule.covers(
@@ -136,6 +137,13 @@ def _report_build(
                 device_key=device.hardware_hash,
                 last_seen=device.last_seen_at,
             )
+            if offered and rule.started_at is not None and device.registered_at >= rule.started_at:
+                # A device that joined after the rollout started steers its gates only if it
+                # proved to be real hardware (a factory key): otherwise a crowd made up for
+                # the purpose, checking in and landing in the cohort, could.
+                offered = devices.is_provisioned(
+                    session, product_id=device.product_id, hardware_hash=device.hardware_hash
+                )
             return BuildRef(rule.build_id, rule.version), rule.rollout_id if offered else None
         if rule.previous is not None and rule.previous.version == normalised:
             return BuildRef(rule.previous.build_id, normalised), None
