@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from canyu import __version__, db, jobs, lifecycle
+from canyu import __version__, db, fastpath, jobs, lifecycle
 from canyu.accounts import install as accounts
 from canyu.calls import install as calls
 from canyu.community import install as community
@@ -28,11 +28,12 @@ from canyu.logs import RequestLogMiddleware
 from canyu.mail import Mailer, send_on_commit
 from canyu.markets import install as markets
 from canyu.portal import install as portal
-from canyu.ratelimit import RateLimiter
+from canyu.ratelimit import RateLimiter, parse_proxies
 from canyu.releases import install as releases
 from canyu.store import install as store
+from canyu.web import docs, templating
 from canyu.web import errors as web_errors
-from canyu.web import templating
+from canyu.web.security import SecurityHeaders
 
 log = logging.getLogger("canyu")
 STATIC_DIR = Path(__file__).parent / "web" / "static"
@@ -85,11 +86,14 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         version=__version__,
         description="Friends' feedback, weekly builds and the services on top of the phone.",
         lifespan=lifespan,
+        docs_url=None,  # canyu.web.docs serves /docs from a package, not a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.database = database
     app.state.secret_key = settings.resolved_secret_key()
     app.state.limiter = RateLimiter(settings.ratelimit_storage_url)
+    app.state.trusted_proxies = parse_proxies(settings.trusted_proxies)
     app.state.mailer = mailer
     lifecycle.prepare(app)
     templating.prepare(app)
@@ -127,12 +131,24 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         log.exception("unhandled error id=%s", request_id)
         return _canyu_error_response(request, InternalError.for_request(request_id))
 
+    health = fastpath.HealthProbe(database.url)
+
     @app.get("/healthz", tags=["ops"])
-    def healthz() -> dict[str, str]:
-        with database.engine.connect() as connection:
-            connection.exec_driver_sql("SELECT 1")
+    async def healthz() -> dict[str, str]:
+        """Whether this server and its database answer, without waiting on the connection
+        pool or the request threads (both may be full in a burst): its own connection and
+        thread, answered 503 within a second when the database does not answer."""
+        await health.check()
         return {"status": "ok", "version": __version__}
 
+    # A burst beyond what the pool serves is answered 503 at once (inside the purchase lane,
+    # which the domains add below and which uses no pooled connection).
+    app.add_middleware(
+        fastpath.Admission,
+        limit=settings.max_concurrent_requests or fastpath.admitted(database.engine),
+        wait=settings.admission_wait_seconds,
+    )
+    lifecycle.on_stop(app, health.close)
     # The composition root: each domain adds its routes, runtime state and jobs, lowest first.
     for domain in (
         accounts,
@@ -148,5 +164,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     ):
         domain.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    docs.install(app)
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestLogMiddleware)
     return app

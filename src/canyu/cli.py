@@ -67,7 +67,9 @@ def _run(settings: Settings, host: str, port: int, workers: int = 1) -> None:
         port=port,
         workers=workers,
         log_level=settings.log_level.lower(),
-        proxy_headers=True,
+        # X-Forwarded-For / -Proto only from the configured proxies (none by default).
+        proxy_headers=bool(settings.trusted_proxies.strip()),
+        forwarded_allow_ips=settings.trusted_proxies.strip() or "",
     )
 
 

@@ -28,6 +28,17 @@ class Settings(BaseSettings):
     # Rate limits, in the `limits` library's notation.
     signup_rate: str = "5/minute;30/hour"
     signin_rate: str = "10/minute;100/hour"
+    # New devices registering without an attestation key, per network (/24 IPv4, /56 IPv6).
+    device_register_rate: str = "20/minute;300/day"
+    # Requests inside the app at once, beyond which a request is answered 503 + Retry-After at
+    # once (0: as many as the database's connection pool serves; canyu.fastpath.Admission).
+    max_concurrent_requests: int = 0
+    # How long a request may wait for room before that 503 (throughput benchmarks raise it, to
+    # measure the server's pace rather than its shedding).
+    admission_wait_seconds: float = 0.2
+    # Proxies whose X-Forwarded-For is believed (comma-separated addresses or networks); empty:
+    # none, the connection's peer is the client.
+    trusted_proxies: str = ""
     # Where rate-limit counters live: "memory://" for one process, "redis://host:6379" for many.
     ratelimit_storage_url: str = "memory://"
     smtp_host: str = ""

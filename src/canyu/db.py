@@ -14,6 +14,7 @@ from sqlalchemy import DateTime, MetaData, create_engine, event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
 NAMING = {
@@ -73,17 +74,31 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str) -> Engine:
+# How long a request waits for a pooled connection before it is answered 503. Requests are
+# admitted only as many as the pool serves (canyu.fastpath.Admission), so this is rare.
+POOL_TIMEOUT = 2.0
+
+
+def make_engine(url: str, *, pooled: bool = True) -> Engine:
+    """The engine for ``url``; ``pooled=False``: a connection per use (health probes)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        options: dict[str, Any] = {}
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
+            options = {"pool_timeout": POOL_TIMEOUT} if pooled else {"poolclass": NullPool}
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 10}, **options
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if parsed.drivername in ("postgresql", "postgres"):
         url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    if not pooled:
+        return create_engine(url, poolclass=NullPool, connect_args={"connect_timeout": 2})
+    return create_engine(
+        url, pool_size=10, max_overflow=20, pool_pre_ping=True, pool_timeout=POOL_TIMEOUT
+    )
 
 
 # SQLite's result codes (and their extended forms, e.g. SQLITE_BUSY_SNAPSHOT) that mean the file

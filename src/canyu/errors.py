@@ -55,6 +55,10 @@ class Unavailable(CanyuError):
     def database(cls) -> Unavailable:
         return cls("The database cannot be reached right now; try again in a few seconds.")
 
+    @classmethod
+    def busy(cls) -> Unavailable:
+        return cls("The server is busy right now; try again in a few seconds.")
+
 
 RETRY_AFTER_SECONDS = 5
 

@@ -18,7 +18,7 @@ from canyu.accounts.models import ApiToken, Role, User
 from canyu.app import create_app
 from canyu.config import Settings
 from canyu.db import Database
-from canyu.web.csrf import CSRF_COOKIE, CSRF_HEADER
+from canyu.web.csrf import CSRF_COOKIE, CSRF_HEADER, issue_token
 
 SIGNUP = "/api/v1/accounts/signup"
 TOKENS = "/api/v1/accounts/tokens"
@@ -375,7 +375,7 @@ def cookie_user(client: TestClient, make_user: UserFactory, database: Database) 
 
 def csrf_pair(client: TestClient) -> str:
     app = client.app
-    token = URLSafeSerializer(app.state.secret_key, salt="csrf").dumps("nonce")  # type: ignore[attr-defined]
+    token = issue_token(app.state.secret_key, client.cookies.get(SESSION_COOKIE))  # type: ignore[attr-defined]
     client.cookies.set(CSRF_COOKIE, token)
     return token
 

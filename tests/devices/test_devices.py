@@ -110,9 +110,12 @@ def test_register_hashes_the_serial_and_sets_the_owner(
         device = s.scalars(select(Device)).one()
         assert "SN-0001" not in (device.hardware_hash, device.token_hash)
         assert device.hardware_hash == identity.hardware_hash("canyu-1s", "SN-0001")
-    # A reset registers the same hardware again: same device, new token, the old one is dead.
-    again = api.post("/api/v1/devices", json=body)
+    # Registering again (with the token it holds, its proof): same device, same owner, a new
+    # token; the old one is dead.
+    again = api.post("/api/v1/devices", json={**body, "device_token": data["token"]})
+    assert again.status_code == 201, again.text
     assert again.json()["device_id"] == data["device_id"]
+    assert again.json()["owner_id"] == friend.id
     assert checkin(api, again.json()["token"]) is None
     stale = api.post("/api/v1/devices/checkin", json={}, headers=bearer(data["token"]))
     assert stale.status_code == 401
@@ -270,6 +273,7 @@ def test_reports_are_idempotent_and_checked(
     rollout = shop.rollout(
         shop.build("2.0"), stages=(100,), thresholds=health.Thresholds(min_successes=100)
     )
+    assert checkin(api, token, "1.0") is not None  # offered: its reports count
     body = {
         "report_id": "0f8fad5b-d9cb-469f-a165-70867728950e",
         "kind": "install",

@@ -14,6 +14,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from releases.fixtures import Shop
 
 from canyu.db import Database
+from canyu.devices import identity
 from canyu.devices import service as devices
 from canyu.devices.push import MqttPusher, NullPusher, publish_after_commit
 from canyu.devices.topics import parse_mqtt_url
@@ -40,12 +41,21 @@ def subscriber(mqtt_broker: tuple[str, int]) -> Any:
     client.disconnect()
 
 
-def _register(database: Database, country: str, channel: str = "stable") -> str:
+def _checks_in_offered(database: Database, shop: Shop, token: str) -> bool:
+    with database.session() as s:
+        offer = releases.check_in(
+            s, token_digest=identity.token_hash(token), version="1.0", offers=shop.runtime.offers
+        )
+        s.commit()
+    return offer is not None
+
+
+def _register(database: Database, country: str, channel: str = "stable", n: int = 0) -> str:
     with database.session() as s:
         return releases.enrol_device(
             s,
             product_key="canyu-1s",
-            hardware_id=f"{country}-{channel}",
+            hardware_id=f"{country}-{channel}-{n}",
             country=country,
             channel=channel,
             version="1.0",
@@ -60,6 +70,7 @@ def test_a_new_stage_is_pushed_to_each_country_topic(
     shop.product()
     tokens = [_register(database, country) for country in ("CN", "IN")]
     _register(database, "ES", channel="beta")  # another channel: not told
+    more = [_register(database, "CN", n=n) for n in range(1, 301)]  # in the fleet before it
     rollout = shop.rollout(shop.build("2.0"), stages=(5, 100), thresholds=GATES)
     got = [subscriber.get(timeout=5) for _ in range(2)]
     topics = {t for t, _ in got}
@@ -68,9 +79,10 @@ def test_a_new_stage_is_pushed_to_each_country_topic(
     assert message["rollout"] == rollout.id
     assert message["percent"] == 5.0
     assert message["version"] == "2.0"
-    # The gates advancing a stage push again.
+    # The gates advancing a stage push again (on a report of a device offered the build).
+    offered = [t for t in tokens + more if _checks_in_offered(database, shop, t)]
     with database.session() as s:
-        device = devices.authenticate(s, raw_token=tokens[0])
+        device = devices.authenticate(s, raw_token=offered[0])
         releases.report(
             s,
             device=device,

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Path, Request, status
 from canyu.accounts import service
 from canyu.accounts.deps import CurrentUser
 from canyu.accounts.schemas import MeOut, NewToken, ProfileUpdate, SignUp, TokenOut, TokenRequest
-from canyu.accounts.throttle import limit_signin, limit_signup
+from canyu.accounts.throttle import limit_signup, sign_in
 from canyu.db import MAX_ID
 from canyu.deps import DbSession
 
@@ -31,8 +31,11 @@ def sign_up(body: SignUp, request: Request, session: DbSession) -> object:
 @router.post("/accounts/tokens", response_model=NewToken, status_code=status.HTTP_201_CREATED)
 def create_token(body: TokenRequest, request: Request, session: DbSession) -> object:
     """Sign in with email and password and get an API token for scripts and devices."""
-    limit_signin(request, str(body.email))
-    user = service.authenticate(session, email=str(body.email), password=body.password)
+    user = sign_in(
+        request,
+        str(body.email),
+        lambda: service.authenticate(session, email=str(body.email), password=body.password),
+    )
     token, raw = service.create_api_token(session, user=user, name=body.name)
     return NewToken(
         id=token.id, name=token.name, created_at=token.created_at, revoked_at=None, token=raw

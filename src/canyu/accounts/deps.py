@@ -14,9 +14,10 @@ from canyu.accounts import service as accounts
 from canyu.accounts.models import User
 from canyu.deps import DbSession
 from canyu.errors import Unauthorized
+from canyu.web import csrf
 from canyu.web.csrf import CSRF_HEADER, check_csrf
 
-SESSION_COOKIE = "canyu_session"
+SESSION_COOKIE = csrf.SESSION_COOKIE  # tokens of canyu.web.csrf are bound to it
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 

@@ -14,7 +14,7 @@ from canyu.accounts import service
 from canyu.accounts.deps import SESSION_COOKIE, MaybeUser
 from canyu.accounts.models import User
 from canyu.accounts.schemas import SignUp
-from canyu.accounts.throttle import limit_signin, limit_signup
+from canyu.accounts.throttle import limit_signup, sign_in
 from canyu.deps import DbSession
 from canyu.errors import CanyuError
 from canyu.i18n import LANGUAGE_NAMES, LOCALES, Gettext, countries
@@ -193,8 +193,9 @@ def signin(
 ) -> Response:
     check_csrf(request, csrf_token)
     try:
-        limit_signin(request, email)
-        user = service.authenticate(session, email=email, password=password)
+        user = sign_in(
+            request, email, lambda: service.authenticate(session, email=email, password=password)
+        )
         raw = service.start_web_session(
             session, user=user, days=request.app.state.settings.session_days
         )

@@ -1,14 +1,28 @@
-"""Sign-up and sign-in limits, shared by the JSON API and the pages."""
+"""Sign-up and sign-in limits, shared by the JSON API and the pages.
+
+Sign-in is limited per address (``signin_rate``). Per account, failures slow the next attempt
+down rather than lock the account: from the same network after three failures (1, 2, 4 ... s, at
+most 5 minutes), from anywhere after ten (at most 30 s). So ten wrong passwords from a stranger
+cost the owner at most a few seconds from their own network, never a refusal of the right one.
+"""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+
 from fastapi import Request
 
+from canyu.accounts.models import User
 from canyu.accounts.service import normalise_email
+from canyu.errors import RateLimited, Unauthorized
+from canyu.ratelimit import client_ip, network_of
 
+__all__ = ["client_ip", "limit_signup", "sign_in"]
 
-def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+# (free failures, longest wait in seconds): from the same network, and from anywhere.
+SAME_NETWORK = (3, 300.0)
+ANY_NETWORK = (10, 30.0)
 
 
 def limit_signup(request: Request) -> None:
@@ -17,8 +31,28 @@ def limit_signup(request: Request) -> None:
     )
 
 
-def limit_signin(request: Request, email: str) -> None:
-    rate = request.app.state.settings.signin_rate
+def sign_in(request: Request, email: str, attempt: Callable[[], User]) -> User:
+    """Run ``attempt`` (the password check) within the limits: per address, and the account's
+    backoff; a failure lengthens the backoff, a success clears it for this network."""
     limiter = request.app.state.limiter
-    limiter.hit(rate, "signin-ip", client_ip(request), what="sign-in")
-    limiter.hit(rate, "signin-email", normalise_email(email), what="sign-in")
+    ip = client_ip(request)
+    limiter.hit(request.app.state.settings.signin_rate, "signin-ip", ip, what="sign-in")
+    account = normalise_email(email)
+    here = ("signin", account, network_of(ip))
+    anywhere = ("signin", account)
+    wait = max(limiter.backoff_wait(*here), limiter.backoff_wait(*anywhere))
+    if wait > 0:
+        seconds = math.ceil(wait)
+        raise RateLimited(
+            f"Too many wrong passwords for this account; try again in {seconds} s.",
+            details={"retry_after": seconds},
+        )
+    try:
+        user = attempt()
+    except Unauthorized:
+        limiter.backoff_failed(*here, free=SAME_NETWORK[0], cap=SAME_NETWORK[1])
+        limiter.backoff_failed(*anywhere, free=ANY_NETWORK[0], cap=ANY_NETWORK[1])
+        raise
+    limiter.backoff_clear(*here)
+    limiter.backoff_clear(*anywhere)
+    return user

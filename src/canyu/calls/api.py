@@ -35,6 +35,7 @@ from canyu.calls.settings import CallsSettings
 from canyu.db import MAX_ID
 from canyu.deps import DbSession
 from canyu.errors import Forbidden, Unauthorized
+from canyu.ratelimit import client_ip
 from canyu.releases import publishing
 from canyu.releases.publishing import TargetPublisher
 from canyu.releases.settings import ReleaseSettings, get_release_settings
@@ -137,7 +138,7 @@ def limit_marks(request: Request, user: User, settings: CallsSettings) -> None:
 
 
 def _client_network(request: Request) -> str | None:
-    host = request.client.host if request.client else None
+    host = client_ip(request)
     return service.network_id(host, request.app.state.secret_key)
 
 
@@ -218,7 +219,11 @@ def lookup(
         settings.lookup_rate, "calls-lookup", _caller_key(request), what="lookup"
     )
     entries = service.lookup_bucket(
-        session, prefix=prefix, settings=settings, max_age=settings.lookup_count_cache_seconds
+        session,
+        prefix=prefix,
+        settings=settings,
+        decoy_key=request.app.state.secret_key,
+        max_age=settings.lookup_count_cache_seconds,
     )
     return BucketOut(
         prefix=prefix.lower(),

@@ -16,9 +16,10 @@ from canyu.calls import service
 from canyu.calls.api import calls_settings, code_sender, limit_marks
 from canyu.calls.reputation import BLOCKING, Category
 from canyu.calls.settings import CallsSettings
-from canyu.deps import DbSession
+from canyu.deps import DbSession, RowId
 from canyu.errors import CanyuError, InvalidInput
 from canyu.i18n import gettext_for
+from canyu.ratelimit import client_ip
 from canyu.web.csrf import check_csrf
 from canyu.web.forms import FormStr, redirect, signin_redirect
 from canyu.web.templating import render, request_locale
@@ -107,9 +108,7 @@ def mark(
             user=user,
             number=number[:64],
             category=category[:32],
-            network=service.network_id(
-                request.client.host if request.client else None, request.app.state.secret_key
-            ),
+            network=service.network_id(client_ip(request), request.app.state.secret_key),
             settings=settings,
         )
     except CanyuError as exc:
@@ -415,7 +414,7 @@ def appeal_queue(
 
 @router.post("/calls/appeals/{appeal_id}/decide")
 def decide_appeal(
-    appeal_id: Annotated[int, Path(ge=1, le=2_147_483_647)],
+    appeal_id: RowId,
     request: Request,
     session: DbSession,
     user: MaybeUser,

@@ -64,12 +64,19 @@ def register(
     root: Annotated[
         Path | None, typer.Option(help="The root.json the device ships with (default: ask once).")
     ] = None,
+    key: Annotated[
+        Path | None,
+        typer.Option(
+            help="The device's attestation private key (PEM), if its factory enrolled one."
+        ),
+    ] = None,
     home: Home = DEFAULT_HOME,
 ) -> None:
-    """Register this device and keep its token."""
+    """Register this device and keep its token (registering again sends the token it holds)."""
     import secrets
 
     from canyu.client.device import DeviceError
+    from canyu.devices.attestation import load_private_key
 
     device = _device(home)
     try:
@@ -82,6 +89,7 @@ def register(
             version=version,
             owner_token=owner_token,
             trusted_root=root.read_bytes() if root else None,
+            attestation_key=load_private_key(key.read_bytes()) if key else None,
         )
     except DeviceError as exc:
         raise _fail(exc.message) from None

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from tuf.api.exceptions import DownloadHTTPError
 from tuf.ngclient.fetcher import FetcherInterface
 
@@ -30,6 +31,7 @@ from canyu.client.tuf_fetch import (
     fetch_verified_target,
     temporary_status,
 )
+from canyu.devices import attestation
 
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 REPORTS_PATH = "/api/v1/devices/reports"
@@ -205,9 +207,14 @@ class Device:
         model: str | None = None,
         owner_token: str | None = None,
         trusted_root: bytes | None = None,
+        attestation_key: Ed25519PrivateKey | None = None,
     ) -> DeviceState:
         """Register with the server. The trusted root is what the phone shipped with; without
-        one, the device takes the server's current root once (trust on first use)."""
+        one, the device takes the server's current root once (trust on first use).
+
+        Registering again proves the device is itself: it sends the token it holds, if any;
+        a device provisioned with an attestation key signs the registration with it."""
+        previous = self.state.token if self.state is not None else None
         self.state = DeviceState(
             server=server.rstrip("/"),
             product=product,
@@ -217,18 +224,19 @@ class Device:
             version=version,
             model=model,
         )
-        data = self._post(
-            "/api/v1/devices",
-            {
-                "product": product,
-                "hardware_id": hardware_id,
-                "country": country,
-                "channel": channel,
-                "model": model,
-                "version": version,
-            },
-            token=owner_token,
-        )
+        body: dict[str, Any] = {
+            "product": product,
+            "hardware_id": hardware_id,
+            "country": country,
+            "channel": channel,
+            "model": model,
+            "version": version,
+        }
+        if previous:
+            body["device_token"] = previous
+        if attestation_key is not None:
+            body["attestation"] = attestation.signed_now(attestation_key, product, hardware_id)
+        data = self._post("/api/v1/devices", body, token=owner_token)
         self.state.token = data["token"]
         self.state.device_id = data["device_id"]
         self.state.metadata_url = data["tuf"]["metadata_url"]

@@ -19,7 +19,7 @@ from canyu.community import credits, notices, service, workflow
 from canyu.community.language import SUPPORTED as SUPPORTED_LANGUAGES
 from canyu.community.models import Kind, Post, Status
 from canyu.community.similar import MAX_QUERY, SimilarPost, SimilarPosts
-from canyu.deps import DbSession
+from canyu.deps import DbSession, RowId
 from canyu.errors import CanyuError, InvalidInput
 from canyu.i18n import Gettext
 from canyu.web.csrf import check_csrf
@@ -211,7 +211,7 @@ def _post_view(
 
 
 @router.get("/posts/{post_id}", response_class=HTMLResponse)
-def post_page(post_id: int, request: Request, session: DbSession, user: MaybeUser) -> Response:
+def post_page(post_id: RowId, request: Request, session: DbSession, user: MaybeUser) -> Response:
     return _post_view(request, session, user, service.get_post(session, post_id=post_id))
 
 
@@ -235,7 +235,7 @@ def _vote_action(
 
 @router.post("/posts/{post_id}/vote")
 def vote(
-    post_id: int,
+    post_id: RowId,
     request: Request,
     session: DbSession,
     user: MaybeUser,
@@ -247,7 +247,7 @@ def vote(
 
 @router.post("/posts/{post_id}/unvote")
 def unvote(
-    post_id: int,
+    post_id: RowId,
     request: Request,
     session: DbSession,
     user: MaybeUser,
@@ -259,7 +259,7 @@ def unvote(
 
 @router.post("/posts/{post_id}/comments", response_class=HTMLResponse)
 def comment(
-    post_id: int,
+    post_id: RowId,
     request: Request,
     session: DbSession,
     user: MaybeUser,

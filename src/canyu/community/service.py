@@ -11,6 +11,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import Select, and_, delete, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from canyu.accounts import service as accounts
@@ -238,13 +240,21 @@ def voters_of(session: Session, *, post: Post) -> set[int]:
 
 
 def vote(session: Session, *, user: User, post_id: int, created_at: datetime | None = None) -> Post:
-    """Vote for a post; voting again changes nothing."""
+    """Vote for a post; voting again changes nothing, also when the same vote arrives twice at
+    once (one INSERT ... ON CONFLICT DO NOTHING: no error, the same answer)."""
     post = _votable(session, post_id=post_id)
-    exists = session.get(Vote, (post.id, user.id))
-    if exists is None:
-        session.add(Vote(post_id=post.id, user_id=user.id, created_at=created_at or utcnow()))
-        session.flush()
+    values = {"post_id": post.id, "user_id": user.id, "created_at": created_at or utcnow()}
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    added = session.execute(
+        insert(Vote).values(**values).on_conflict_do_nothing().returning(Vote.post_id)
+    ).first()
+    if added is not None:
+        # Votes on one post are counted one at a time (PostgreSQL: the post's row lock), so
+        # concurrent voters do not each write a count that misses the other.
+        session.execute(select(Post.id).where(Post.id == post.id).with_for_update())
         _recount(session, post=post)
+    else:  # voted already, perhaps by a request at the same moment: counted there
+        session.refresh(post)
     return post
 
 

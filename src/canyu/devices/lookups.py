@@ -25,6 +25,7 @@ from psycopg.conninfo import make_conninfo
 from psycopg.errors import error_from_result
 from sqlalchemy import bindparam, event, update
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from canyu.db import utcnow
@@ -32,6 +33,9 @@ from canyu.devices.identity import SEEN_EVERY, SeenDevice
 from canyu.devices.models import Device
 
 SQLITE_MMAP_BYTES = 1 << 30
+# How long a batch of SQLite sightings waits for another writer before failing (as long as the
+# pool's connections wait in SQLite's busy handler, canyu.db).
+SQLITE_WRITE_WAIT = 10.0
 # The device's columns, then two answered by the database: whether ``last_seen_at`` is older
 # than the bound given (so no datetime is parsed per check-in), and whether it is revoked.
 _SELECTED = (
@@ -84,8 +88,14 @@ class _Held:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        # For reloading the offers and, on SQLite, writing the sightings.
+        # For reloading the offers and, on SQLite, writing the sightings. Its writes never
+        # wait in SQLite's busy handler: that would block the event loop, and with it the
+        # commit of the very request holding the lock (FastRegistry._write_sightings waits
+        # by awaiting instead).
         self.connection: Connection = engine.connect()
+        if engine.dialect.name == "sqlite":
+            self.connection.exec_driver_sql("PRAGMA busy_timeout=0")
+            self.connection.commit()
         # The SQLite lookup's own connection, opened at the first lookup (PostgreSQL's lookups
         # are _PostgresLookups'): the pool's wrapper and its DB-API connection.
         self.raw: Any = None
@@ -597,12 +607,25 @@ class FastRegistry:
     async def _write_sightings(self, versions: dict[int, str | None]) -> None:
         """SQLite's batch: one prepared statement, run per device in one transaction on the
         held connection; synchronous, like SQLite's lookups."""
-        held = self._held_connection()
         now = utcnow()
         rows = [{"device_id": d, "version": v, "seen": now} for d, v in versions.items()]
-        try:
-            with held.connection.begin():
-                held.connection.execute(_SIGHTING, rows)
-        except Exception:
-            self._drop()
-            raise
+        deadline = time.monotonic() + SQLITE_WRITE_WAIT
+        pause = 0.001
+        while True:
+            held = self._held_connection()
+            try:
+                with held.connection.begin():
+                    held.connection.execute(_SIGHTING, rows)
+                return
+            except OperationalError as exc:
+                locked = "locked" in str(exc.orig) or "busy" in str(exc.orig)
+                if not locked or time.monotonic() > deadline:
+                    self._drop()
+                    raise
+            except Exception:
+                self._drop()
+                raise
+            # Another connection writes: wait for it without blocking the loop, which may be
+            # what that writer needs to reach its commit.
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.05)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from canyu.db import POSTGRESQL_ONLY, Base, utcnow
@@ -45,3 +45,22 @@ class Device(Base):
     registered_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class DeviceKey(Base):
+    """A device's attestation key, enrolled by its factory before the device ever registers
+    (canyu.devices.attestation): such a device registers only with a statement signed by it."""
+
+    __tablename__ = "device_keys"
+    __table_args__ = (
+        UniqueConstraint("product_id", "hardware_hash", name="uq_device_keys_product_hardware"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    hardware_hash: Mapped[str] = mapped_column(String(64))
+    # The Ed25519 public key's 32 raw bytes, in hex.
+    public_key: Mapped[str] = mapped_column(String(64))
+    enrolled_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The signed time of the last registration accepted: a statement is never accepted twice.
+    last_signed_at: Mapped[int | None] = mapped_column(BigInteger, default=None)

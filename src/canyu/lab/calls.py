@@ -230,6 +230,8 @@ def replay(config: ReplayConfig, progress: Progress | None = None) -> dict[str, 
         {
             "CANYU_DATABASE_URL": url,
             "CANYU_LOG_LEVEL": "WARNING",
+            # A throughput benchmark: requests queue for room rather than being shed at once.
+            "CANYU_ADMISSION_WAIT_SECONDS": "60",
             "CANYU_SECRET_KEY": secrets.token_urlsafe(32),
             "CANYU_CALLS_MARK_RATE": "100000/minute",
             "CANYU_CALLS_PACK_DIR": str(tmp / "packs"),

@@ -408,7 +408,7 @@ def simulate(
 def register(bench_app: typer.Typer, device_app: typer.Typer) -> None:
     """Add the lab's commands: the benchmarks under ``canyu bench``, the fleet simulation under
     ``canyu device``."""
-    from canyu.lab import checkin, dedup, flashsale, greetings_bench, hotspots_bench
+    from canyu.lab import checkin, dedup, flashsale, flood, greetings_bench, hotspots_bench
 
     bench_app.command("dedup", help="Duplicate retrieval on a bug-report dataset.")(dedup.dedup)
     bench_app.command("checkin", help="Check-in throughput and latency beside a bare ASGI floor.")(
@@ -420,6 +420,9 @@ def register(bench_app: typer.Typer, device_app: typer.Typer) -> None:
     bench_app.command(
         "flashsale-fairness", help="Win chances by arrival time and by request volume."
     )(flashsale.fairness)
+    bench_app.command("flood", help="A burst of concurrent requests: answered at once, or shed.")(
+        flood.flood
+    )
     bench_app.command("calls-abuse", help="Anti-abuse simulation of the reputation model.")(
         bench_abuse
     )

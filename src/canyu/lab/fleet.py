@@ -168,6 +168,30 @@ def _bulk_friends(database: Database, count: int) -> list[str]:
     return tokens
 
 
+class _RetryBusy(httpx.AsyncBaseTransport):
+    """Asks again, as a phone would, when the server sheds a request under load (503 with
+    Retry-After: canyu.fastpath.Admission); waits a little, not the full Retry-After, so the
+    simulation keeps its pace. Request bodies here are small and fully read, so a retry resends
+    the same bytes."""
+
+    ATTEMPTS = 50
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        for attempt in range(self.ATTEMPTS):
+            response = await self.inner.handle_async_request(request)
+            if response.status_code != 503 or attempt == self.ATTEMPTS - 1:
+                return response
+            await response.aclose()
+            await asyncio.sleep(min(0.05 * (attempt + 1), 0.5))
+        raise AssertionError("unreachable")
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
 class FleetRun:
     def __init__(
         self,
@@ -230,6 +254,8 @@ class FleetRun:
             "CANYU_MQTT_URL": "",
             "CANYU_LOG_LEVEL": "WARNING",
             "CANYU_SIGNUP_RATE": "1000000/minute",
+            # The fleet registers from one address: a lab, not a network of strangers.
+            "CANYU_DEVICE_REGISTER_RATE": "1000000/minute",
         }
         return env, team_token
 
@@ -597,7 +623,10 @@ class FleetRun:
         limits = httpx.Limits(
             max_connections=self.spec.concurrency, max_keepalive_connections=self.spec.concurrency
         )
-        async with httpx.AsyncClient(base_url=server_url, limits=limits, timeout=60) as client:
+        transport = _RetryBusy(httpx.AsyncHTTPTransport(limits=limits))
+        async with httpx.AsyncClient(
+            base_url=server_url, transport=transport, timeout=60
+        ) as client:
             register_seconds = await self._register(client)
             team = {"Authorization": f"Bearer {team_token}"}
             outcomes = [await self._run_build(client, team, spec) for spec in self.spec.builds]

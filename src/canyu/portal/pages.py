@@ -11,7 +11,7 @@ from canyu.accounts import service as accounts
 from canyu.accounts.deps import MaybeUser
 from canyu.accounts.models import User
 from canyu.community import service as community
-from canyu.deps import DbSession
+from canyu.deps import DbSession, RowId
 from canyu.errors import CanyuError
 from canyu.i18n import LANGUAGE_NAMES, countries
 from canyu.releases import service as releases
@@ -123,7 +123,7 @@ def create_token(
 
 @router.post("/profile/tokens/{token_id}/revoke")
 def revoke_token(
-    token_id: int,
+    token_id: RowId,
     request: Request,
     user: MaybeUser,
     session: DbSession,

@@ -19,9 +19,11 @@ from canyu.config import Settings as AppSettings
 from canyu.db import MAX_ID
 from canyu.deps import DbSession, get_database, get_settings
 from canyu.devices.deps import CurrentDevice
+from canyu.devices.service import Attestation
 from canyu.devices.topics import topic
 from canyu.errors import InvalidInput
 from canyu.i18n import gettext_for
+from canyu.ratelimit import client_ip, network_of
 from canyu.releases import changelog as changelog_mod
 from canyu.releases import checkin, service, signing
 from canyu.releases.models import Build, Rollout
@@ -405,7 +407,22 @@ def register_device(
     app_settings: Annotated[AppSettings, Depends(get_settings)],
     runtime: RuntimeDep,
 ) -> RegisteredOut:
-    """Register a device for its updates; send a friend's API token to make them its owner."""
+    """Register a device for its updates; send a friend's API token to make them its owner.
+
+    A device registered before registers again only with proof: its current token
+    (``device_token``), its owner's sign-in, or its attestation (a statement signed by the key
+    its factory enrolled; required for such devices). New devices without an attestation are
+    limited per network."""
+
+    def admit_new() -> None:
+        request.app.state.limiter.hit(
+            app_settings.device_register_rate,
+            "device-register",
+            network_of(client_ip(request)),
+            what="device registration",
+        )
+
+    signed = body.attestation
     done = service.enrol_device(
         session,
         product_key=body.product,
@@ -415,6 +432,9 @@ def register_device(
         model=body.model,
         owner=owner,
         version=body.version,
+        device_token=body.device_token,
+        attestation=Attestation(signed.signed_at, signed.signature) if signed else None,
+        admit_new=admit_new,
     )
     base = str(request.base_url).rstrip("/")
     key = done.product.key

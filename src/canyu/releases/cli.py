@@ -219,6 +219,58 @@ def rollout(
     console.print(f"[green]{_run(database_url, actor, work)}[/green]")
 
 
+def read_factory_file(path: Path) -> list[tuple[str, str]]:
+    """(hardware id, public key) pairs from a factory file: CSV with a header naming
+    ``hardware_id`` and ``public_key``, or JSON, a list of objects with those two keys."""
+    import csv
+    import json
+
+    text = path.read_text(encoding="utf-8-sig")
+    if path.suffix.lower() == ".json":
+        try:
+            entries = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise _fail(f"{path}: not JSON ({exc})") from None
+        if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+            raise _fail(f"{path}: expected a list of {{hardware_id, public_key}} objects")
+    else:
+        entries = list(csv.DictReader(text.splitlines()))
+        if entries and not {"hardware_id", "public_key"} <= set(entries[0]):
+            raise _fail(f"{path}: the CSV header must name hardware_id and public_key")
+    pairs = []
+    for number, entry in enumerate(entries, start=1):
+        hardware_id, public_key = entry.get("hardware_id"), entry.get("public_key")
+        if not isinstance(hardware_id, str) or not isinstance(public_key, str):
+            raise _fail(f"{path}: entry {number} lacks a hardware_id or a public_key")
+        pairs.append((hardware_id, public_key))
+    return pairs
+
+
+@app.command("provision")
+def provision(
+    file: Annotated[Path, typer.Argument(help="Factory CSV or JSON.", exists=True, dir_okay=False)],
+    product: Annotated[str, typer.Option(help="Product key.")],
+    replace: Annotated[
+        bool, typer.Option(help="Re-key devices already enrolled with another key.")
+    ] = False,
+    database_url: DatabaseUrl = None,
+    actor: Actor = None,
+) -> None:
+    """Enrol a factory's device attestation keys (hardware_id, public_key: Ed25519, hex or
+    base64 or PEM). Such devices then register only with a statement signed by their key."""
+    from canyu.releases import service
+
+    pairs = read_factory_file(file)
+
+    def work(session: Session, team: User) -> str:
+        done = service.provision(
+            session, actor=team, product_key=product, keys=pairs, replace=replace
+        )
+        return f"{done.added} key(s) enrolled, {done.unchanged} already enrolled"
+
+    console.print(f"[green]{_run(database_url, actor, work)}[/green]")
+
+
 @app.command("status")
 def status(database_url: DatabaseUrl = None) -> None:
     """Rollouts, their stage and health."""

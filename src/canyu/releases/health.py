@@ -227,3 +227,18 @@ def check_stages(stages: list[float]) -> tuple[float, ...]:
             )
         previous = float(value)
     return tuple(float(v) for v in stages)
+
+
+# A crowd of devices registered since a rollout started is shown to the team (an event on the
+# rollout): at least this many, and at least this share of the devices there were before.
+SURGE_MIN_DEVICES = 50
+SURGE_SHARE = 0.10
+
+
+def device_surge(*, before: int, since: int) -> str | None:
+    """Why the devices registered since the rollout started look like a crowd, or None. New
+    devices' reports do not move the gates unless the rollout offered them the build, but a
+    crowd of them is what a forged-report attack, or a bot farm, looks like first."""
+    if since < max(SURGE_MIN_DEVICES, SURGE_SHARE * before):
+        return None
+    return f"{since} devices registered since the rollout started, against {before} before"

@@ -14,12 +14,14 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cached_property, lru_cache
 
 from packaging.version import InvalidVersion, Version
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from canyu.devices.identity import SEEN_EVERY
 from canyu.releases import cohort
 from canyu.releases.models import Build, Rollout, RolloutStatus
 
@@ -57,6 +59,8 @@ class Rule:
     percent: float
     target: Target | None
     previous: Target | None
+    # When the rollout started: a device's reports count once it checked in after this.
+    started_at: datetime | None = None
 
     @cached_property
     def cohort_key(self) -> str:
@@ -69,6 +73,26 @@ class Rule:
             and (not self.countries or country in self.countries)
             and (not self.models or model in self.models)
         )
+
+    def offered_to(
+        self,
+        *,
+        channel: str,
+        country: str,
+        model: str,
+        device_key: str,
+        last_seen: datetime,
+    ) -> bool:
+        """Whether this rollout offered its build to the device, so that the device's reports
+        about it count for the rollout's gates: the device is in its scope and in its cohort
+        at the current percent (cohorts only grow), and it checked in since the rollout
+        started. A check-in is written down at most every SEEN_EVERY (canyu.devices.identity),
+        so "since" holds to within that; a registration is not a check-in."""
+        if not self.covers(channel=channel, country=country, model=model):
+            return False
+        if not cohort.in_cohort(device_key, self.cohort_key, self.percent):
+            return False
+        return self.started_at is None or last_seen >= self.started_at - SEEN_EVERY
 
 
 @dataclass(frozen=True)
@@ -202,6 +226,7 @@ def load_rules(session: Session) -> dict[int, ProductRules]:
                 percent=rollout.percent,
                 target=_target(build),
                 previous=_target(rollout.previous_build),
+                started_at=rollout.created_at,
             )
         )
     return {product: ProductRules(rules) for product, rules in by_product.items()}

@@ -194,6 +194,16 @@ class CreditPreference(BaseModel):
 # --- the device API: enrolment, check-ins, reports ------------------------------------------
 
 
+class AttestationIn(BaseModel):
+    signed_at: int = Field(ge=0, le=2**53, description="Unix time the device signed at.")
+    signature: str = Field(
+        min_length=1,
+        max_length=200,
+        description="Ed25519 signature (base64url) over 'canyu-register\\n<product>\\n"
+        "<hardware_id>\\n<signed_at>' by the device's factory-enrolled key.",
+    )
+
+
 class RegisterIn(BaseModel):
     product: str = Field(min_length=2, max_length=40, examples=["canyu-1s"])
     hardware_id: str = Field(min_length=1, max_length=256, description="Hashed; never stored.")
@@ -201,6 +211,14 @@ class RegisterIn(BaseModel):
     channel: Channel = Channel.STABLE
     model: str | None = Field(default=None, min_length=1, max_length=40)
     version: str | None = Field(default=None, min_length=1, max_length=64)
+    device_token: str | None = Field(
+        default=None,
+        max_length=64,
+        description="A registered device's current token: proof for registering it again.",
+    )
+    attestation: AttestationIn | None = Field(
+        default=None, description="Required for devices whose key the factory enrolled."
+    )
 
 
 class PushOut(BaseModel):

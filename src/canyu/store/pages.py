@@ -17,7 +17,7 @@ from canyu.accounts import service as accounts
 from canyu.accounts.deps import MaybeUser
 from canyu.accounts.models import User
 from canyu.db import MAX_ID
-from canyu.deps import DbSession
+from canyu.deps import DbSession, RowId
 from canyu.errors import CanyuError, InvalidInput
 from canyu.i18n import Gettext, display_country, gettext_for
 from canyu.store import service
@@ -174,7 +174,7 @@ def _sale_page(
 
 
 @router.get("/store/sales/{sale_id}", response_class=HTMLResponse)
-def sale_page(sale_id: int, request: Request, session: DbSession, user: MaybeUser) -> Response:
+def sale_page(sale_id: RowId, request: Request, session: DbSession, user: MaybeUser) -> Response:
     return _sale_page(request, session, user, _sale_id(sale_id))
 
 
@@ -201,7 +201,7 @@ def _refused(
 
 @router.post("/store/sales/{sale_id}/join", response_class=HTMLResponse)
 def join(
-    sale_id: int,
+    sale_id: RowId,
     request: Request,
     session: DbSession,
     user: MaybeUser,
@@ -223,7 +223,7 @@ def join(
 
 @router.post("/store/sales/{sale_id}/buy", response_class=HTMLResponse)
 def buy(
-    sale_id: int,
+    sale_id: RowId,
     request: Request,
     session: DbSession,
     user: MaybeUser,
@@ -443,7 +443,7 @@ def _utc(value: str) -> datetime:
 
 
 @router.get("/console/store/sales/{sale_id}", response_class=HTMLResponse)
-def console_sale(sale_id: int, request: Request, session: DbSession, user: MaybeUser) -> Response:
+def console_sale(sale_id: RowId, request: Request, session: DbSession, user: MaybeUser) -> Response:
     if user is None:
         return signin_redirect(f"/console/store/sales/{sale_id}")
     accounts.require_team(user)
@@ -470,7 +470,7 @@ def console_sale(sale_id: int, request: Request, session: DbSession, user: Maybe
 
 @router.post("/console/store/sales/{sale_id}/fcodes")
 def console_issue_fcodes(
-    sale_id: int,
+    sale_id: RowId,
     request: Request,
     session: DbSession,
     user: MaybeUser,

@@ -8,8 +8,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from canyu.accounts import service as accounts
 from canyu.accounts.models import User
@@ -141,15 +142,31 @@ def verify_code(
         )
     if record.verified_at is not None:
         return record
-    if record.attempts >= settings.code_attempts:
+    # The attempt is counted before the code is compared, in one statement (so concurrent
+    # guesses cannot all read the same count), and committed at once: it must outlive the
+    # error a wrong code raises, which rolls the request back, or codes could be guessed
+    # without limit.
+    attempts = session.execute(
+        update(OwnershipCode)
+        .where(
+            OwnershipCode.id == record.id,
+            OwnershipCode.attempts < settings.code_attempts,
+            OwnershipCode.verified_at.is_(None),
+        )
+        .values(attempts=OwnershipCode.attempts + 1)
+        .returning(OwnershipCode.attempts)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    session.commit()
+    if attempts is None:
+        session.refresh(record)
+        if record.verified_at is not None:  # a concurrent request entered the right code
+            return record
         raise InvalidInput("Too many wrong codes; ask for a new one.", details={"field": "code"})
-    record.attempts += 1
+    set_committed_value(record, "attempts", attempts)
     salt, _, expected = record.code_hash.partition("$")
     if not hmac.compare_digest(_code_hash(salt, code.strip()), expected):
-        # The failed attempt must outlive the error (which rolls the request back), or codes
-        # could be guessed without limit: commit it now.
-        session.commit()
-        left = settings.code_attempts - record.attempts
+        left = settings.code_attempts - attempts
         raise InvalidInput(
             f"Wrong code; {left} attempt{'s' if left != 1 else ''} left.",
             details={"field": "code", "attempts_left": left},

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import threading
 import time
 from dataclasses import dataclass
@@ -56,10 +58,16 @@ class BucketEntry:
 
 
 def lookup_bucket(
-    session: Session, *, prefix: str, settings: CallsSettings, max_age: float = 60.0
+    session: Session,
+    *,
+    prefix: str,
+    settings: CallsSettings,
+    decoy_key: str,
+    max_age: float = 60.0,
 ) -> list[BucketEntry]:
-    """Every labelled number whose SHA-256 starts with ``prefix``, as hashes. Nothing about the
-    request is logged: the prefix is all the server ever learns about the number."""
+    """Every labelled number whose SHA-256 starts with ``prefix``, as hashes, padded with
+    decoys to ``lookup_min_bucket`` entries (see decoys). Nothing about the request is logged:
+    the prefix is all the server ever learns about the number."""
     expected = prefix_length(session, settings=settings, max_age=max_age)
     cleaned = prefix.strip().lower()
     if len(cleaned) != expected or any(c not in "0123456789abcdef" for c in cleaned):
@@ -76,4 +84,29 @@ def lookup_bucket(
     entries = [
         BucketEntry(numbers.number_hash(e164), label, count) for e164, label, count in rows if label
     ]
-    return sorted((e for e in entries if e.hash.startswith(cleaned)), key=lambda e: e.hash)
+    found = [e for e in entries if e.hash.startswith(cleaned)]
+    found += decoys(cleaned, settings.lookup_min_bucket - len(found), key=decoy_key)
+    return sorted(found, key=lambda e: e.hash)
+
+
+_DECOY_CATEGORIES = ("fraud", "harassment", "telemarketing", "telemarketing", "delivery", "other")
+
+
+def decoys(prefix: str, count: int, *, key: str) -> list[BucketEntry]:
+    """``count`` made-up entries under ``prefix``, so that every bucket holds at least the
+    minimum whatever the number of labelled numbers (0, 1, or a sparse bucket of many). They
+    are the same for the same prefix (an HMAC with the server's key): asking twice shows no
+    difference that would tell them from the real ones. A decoy's hash is no number's (a
+    SHA-256 preimage), so no phone ever matches one."""
+    made = []
+    for i in range(max(0, count)):
+        digest = hmac.new(key.encode(), f"decoy/{prefix}/{i}".encode(), hashlib.sha256).digest()
+        tail = hashlib.sha256(digest).hexdigest()
+        made.append(
+            BucketEntry(
+                hash=prefix + tail[: 64 - len(prefix)],
+                category=_DECOY_CATEGORIES[digest[0] % len(_DECOY_CATEGORIES)],
+                reporters=3 + digest[1] % 12,
+            )
+        )
+    return made

@@ -81,6 +81,7 @@ from canyu.releases.service.updates import (
     enrol_device,
     fleet,
     notify_installed,
+    provision,
     report,
 )
 
@@ -134,6 +135,7 @@ __all__ = [
     "parse_channel",
     "pause",
     "previous_build",
+    "provision",
     "push_messages",
     "read_payload",
     "release_build",

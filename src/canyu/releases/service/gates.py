@@ -8,10 +8,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from canyu.db import utcnow
+from canyu.devices import service as devices
 from canyu.errors import NotFound
 from canyu.releases import health
 from canyu.releases.models import (
     Rollout,
+    RolloutEvent,
     RolloutStatus,
 )
 from canyu.releases.service.common import Runtime
@@ -61,10 +63,42 @@ def evaluate(
         rollout.completed_at = when
         rollout.reason = None
         _event(session, rollout, "completed", reason=decision.reason, signals=decision.signals)
+    _watch_new_devices(session, rollout)
     _sample(session, rollout, counts=total, force=acted)
     if acted:
         _changed(session, rollout, runtime, push=decision.action == health.Action.ADVANCE)
     return decision
+
+
+def _watch_new_devices(session: Session, rollout: Rollout) -> None:
+    """Show the team a crowd of devices registered in the rollout's scope since it started
+    (once per rollout): canyu.releases.health.device_surge says when it is one."""
+    if session.scalar(
+        select(RolloutEvent.id).where(
+            RolloutEvent.rollout_id == rollout.id, RolloutEvent.kind == "new_devices"
+        )
+    ):
+        return
+
+    def in_scope(since: datetime | None = None) -> int:
+        return devices.devices_in_scope(
+            session,
+            product_id=rollout.build.product_id,
+            channels=rollout.channels,
+            countries=rollout.countries,
+            models=rollout.device_models,
+            registered_since=since,
+        )
+
+    since = in_scope(rollout.created_at)
+    if since < health.SURGE_MIN_DEVICES:
+        return
+    before = in_scope() - since
+    why = health.device_surge(before=before, since=since)
+    if why is not None:
+        _event(
+            session, rollout, "new_devices", reason=why, signals={"new": since, "before": before}
+        )
 
 
 def active_rollout_ids(session: Session) -> list[int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -9,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from canyu.accounts.models import User
+from canyu.accounts.service import require_team
 from canyu.community import service as community
 from canyu.community.models import Post
 from canyu.db import utcnow
@@ -45,8 +47,12 @@ def enrol_device(
     model: str | None = None,
     owner: User | None = None,
     version: str | None = None,
+    device_token: str | None = None,
+    attestation: devices.Attestation | None = None,
+    admit_new: Callable[[], None] | None = None,
 ) -> Enrolled:
-    """Register a device of a product for its updates (or again after a reset)."""
+    """Register a device of a product for its updates (or again after a reset, with proof:
+    canyu.devices.service.register says which)."""
     product = get_product(session, key=product_key)
     done = devices.register(
         session,
@@ -58,8 +64,27 @@ def enrol_device(
         model=model or product.key,
         owner=owner,
         version=versions.normalise(version) if version else None,
+        device_token=device_token,
+        attestation=attestation,
+        admit_new=admit_new,
     )
     return Enrolled(done.device, done.token, product)
+
+
+def provision(
+    session: Session,
+    *,
+    product_key: str,
+    keys: Sequence[tuple[str, str]],
+    replace: bool = False,
+    actor: User | None = None,
+) -> devices.Provisioned:
+    """Enrol a factory's attestation keys for a product's devices, in bulk (the team's)."""
+    require_team(actor)
+    product = get_product(session, key=product_key)
+    return devices.enrol_keys(
+        session, product_id=product.id, product_key=product.key, keys=keys, replace=replace
+    )
 
 
 def check_in(
@@ -95,13 +120,31 @@ def _report_build(
     session: Session, *, device: Device, version: str, offers: OfferBook
 ) -> tuple[BuildRef, int | None]:
     """The build a report is about, and the rollout that offered it to this device, if any:
-    from the in-memory rules when they know it, else one indexed query."""
+    from the in-memory rules when they know it, else one indexed query. A report counts for a
+    rollout's gates only when that rollout offered the build to this very device
+    (offers.Rule.offered_to): a device outside its scope or cohort, or one that has not
+    checked in since it started, or one registered since it started without a factory key,
+    cannot move its gates, however many such devices report."""
     normalised = versions.normalise(version)
     for rule in offers.rules(session, device.product_id):
         if rule.version == normalised and rule.covers(
             channel=device.channel, country=device.country, model=device.model
         ):
-            return BuildRef(rule.build_id, rule.version), rule.rollout_id
+            offered = rule.offered_to(
+                channel=device.channel,
+                country=device.country,
+                model=device.model,
+                device_key=device.hardware_hash,
+                last_seen=device.last_seen_at,
+            )
+            if offered and rule.started_at is not None and device.registered_at >= rule.started_at:
+                # A device that joined after the rollout started steers its gates only if it
+                # proved to be real hardware (a factory key): otherwise a crowd made up for
+                # the purpose, checking in and landing in the cohort, could.
+                offered = devices.is_provisioned(
+                    session, product_id=device.product_id, hardware_hash=device.hardware_hash
+                )
+            return BuildRef(rule.build_id, rule.version), rule.rollout_id if offered else None
         if rule.previous is not None and rule.previous.version == normalised:
             return BuildRef(rule.previous.build_id, normalised), None
     candidates = session.execute(
