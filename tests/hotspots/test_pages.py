@@ -53,8 +53,9 @@ def test_map_page_draws_the_city_from_its_hotspots_and_filters(
     zh = client.get("/hotspots", headers={"accept-language": "zh-CN"}).text
     assert "免费 Wi-Fi" in zh
     assert client.get("/hotspots?region=nope").status_code == 422
-    assert client.get("/hotspots/0").status_code == 404
-    assert client.get("/hotspots/99999999999").status_code == 404
+    assert client.get("/hotspots/0").status_code == 422  # ids are 1 .. 2**31-1 everywhere
+    assert client.get("/hotspots/999999").status_code == 404
+    assert client.get("/hotspots/99999999999").status_code == 422
 
 
 def test_a_friend_confirms_and_an_owner_claims_through_the_pages(

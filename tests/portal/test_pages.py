@@ -749,3 +749,19 @@ def test_console_merge_and_undo(
     assert undo.headers["location"] == f"/posts/{world.fresh.id}"
     with database.session() as s:
         assert service.get_post(s, post_id=world.fresh.id).status == Status.NEW
+
+
+def test_no_two_domains_translate_one_string_differently() -> None:
+    """The app merges every domain's catalogue into one: a string two domains translate
+    differently would show one domain's word on the other's pages (a store order "Paid" read as
+    a hotspot's fee). A word that means two things gets two msgids."""
+    translations: dict[str, dict[str, str]] = {}
+    for po_path in sorted((LOCALE_DIR / "zh").glob("*.po")):
+        with po_path.open("rb") as handle:
+            for entry in read_po(handle, locale="zh"):
+                if entry.id and entry.string:
+                    translations.setdefault(str(entry.id), {})[po_path.name] = str(entry.string)
+    clashes = {
+        msgid: by_file for msgid, by_file in translations.items() if len(set(by_file.values())) > 1
+    }
+    assert not clashes

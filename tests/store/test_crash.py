@@ -102,6 +102,8 @@ def processes(tmp_path: Path, redis_url: str) -> Iterator[tuple[Processes, Datab
         "CANYU_LOG_LEVEL": "WARNING",
         "CANYU_STORE_REDIS_PREFIX": prefix,
         "CANYU_STORE_CLAIM_IDLE_MS": "1000",
+        # The crowd queues rather than being shed: this test is about what a crash loses.
+        "CANYU_ADMISSION_WAIT_SECONDS": "60",
     }
     database = Database(database_url)
     procs = Processes(env, _free_port(), tmp_path)

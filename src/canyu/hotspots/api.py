@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
-from fastapi import APIRouter, Path, Query, Request, status
+from fastapi import APIRouter, Query, Request, status
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool as run_in_threadpool
@@ -13,8 +13,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from canyu import fastpath
 from canyu.accounts.deps import CurrentUser, TeamUser
-from canyu.db import MAX_ID, Database
-from canyu.deps import DbSession
+from canyu.db import Database
+from canyu.deps import DbSession, RowId
 from canyu.errors import NotFound
 from canyu.hotspots import service
 from canyu.hotspots.models import Claim, Hotspot
@@ -34,8 +34,6 @@ from canyu.hotspots.schemas import (
 )
 
 router = APIRouter(prefix="/api/v1/hotspots", tags=["hotspots"])
-
-HotspotId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 def hotspot_out(
@@ -202,7 +200,7 @@ def suggestions(_team: TeamUser, session: DbSession) -> object:
 
 @router.post("/claims/{claim_id}/verify", response_model=ClaimOut)
 def verify_claim(
-    claim_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    claim_id: RowId,
     request: Request,
     user: CurrentUser,
     session: DbSession,
@@ -219,14 +217,12 @@ def verify_claim(
 
 
 @router.get("/claims/{claim_id}", response_model=ClaimOut)
-def get_claim(
-    claim_id: Annotated[int, Path(ge=1, le=MAX_ID)], user: CurrentUser, session: DbSession
-) -> object:
+def get_claim(claim_id: RowId, user: CurrentUser, session: DbSession) -> object:
     return claim_out(service.get_claim(session, user=user, claim_id=claim_id))
 
 
 @router.get("/{hotspot_id}", response_model=HotspotOut)
-def get_hotspot(hotspot_id: HotspotId, session: DbSession) -> object:
+def get_hotspot(hotspot_id: RowId, session: DbSession) -> object:
     hotspot = service.get(session, hotspot_id=hotspot_id)
     if hotspot.status == "rejected":
         raise NotFound(f"No hotspot {hotspot_id}.")
@@ -234,7 +230,7 @@ def get_hotspot(hotspot_id: HotspotId, session: DbSession) -> object:
 
 
 @router.get("/{hotspot_id}/connect", response_model=ConnectOut)
-def connect(hotspot_id: HotspotId, _user: CurrentUser, session: DbSession) -> object:
+def connect(hotspot_id: RowId, _user: CurrentUser, session: DbSession) -> object:
     """How to join: a WIFI: QR payload and an Android suggestion (open, captive or with the
     owner's password), or the owner's Passpoint profile; captive ones add the portal."""
     hotspot = service.get(session, hotspot_id=hotspot_id)
@@ -244,9 +240,7 @@ def connect(hotspot_id: HotspotId, _user: CurrentUser, session: DbSession) -> ob
 
 
 @router.post("/{hotspot_id}/confirmations", response_model=ConfirmOut, status_code=201)
-def confirm(
-    hotspot_id: HotspotId, body: ConfirmIn, user: CurrentUser, session: DbSession
-) -> object:
+def confirm(hotspot_id: RowId, body: ConfirmIn, user: CurrentUser, session: DbSession) -> object:
     """After a try: ``worked``, ``failed`` or ``login`` (worked after a login page)."""
     row = service.confirm(session, user=user, hotspot_id=hotspot_id, outcome=body.outcome)
     return ConfirmOut(
@@ -256,20 +250,20 @@ def confirm(
 
 
 @router.post("/{hotspot_id}/review", response_model=HotspotOut)
-def review(hotspot_id: HotspotId, body: ReviewIn, team: TeamUser, session: DbSession) -> object:
+def review(hotspot_id: RowId, body: ReviewIn, team: TeamUser, session: DbSession) -> object:
     hotspot = service.review(session, actor=team, hotspot_id=hotspot_id, accept=body.accept)
     return hotspot_out(session, hotspot)
 
 
 @router.post("/{hotspot_id}/claims", response_model=ClaimOut, status_code=201)
-def claim(hotspot_id: HotspotId, body: ClaimIn, user: CurrentUser, session: DbSession) -> object:
+def claim(hotspot_id: RowId, body: ClaimIn, user: CurrentUser, session: DbSession) -> object:
     """Start an owner's claim: the answer carries the code to show on the portal or website."""
     return claim_out(service.claim(session, user=user, hotspot_id=hotspot_id, url=body.url))
 
 
 @router.put("/{hotspot_id}/credentials", response_model=HotspotOut)
 def credentials(
-    hotspot_id: HotspotId, body: CredentialsIn, user: CurrentUser, session: DbSession
+    hotspot_id: RowId, body: CredentialsIn, user: CurrentUser, session: DbSession
 ) -> object:
     """The verified owner publishes a WPA2 password, a Passpoint profile or a portal."""
     hotspot = service.set_credentials(

@@ -11,7 +11,7 @@ from markupsafe import Markup
 
 from canyu.accounts.deps import MaybeUser
 from canyu.db import MAX_ID
-from canyu.deps import DbSession
+from canyu.deps import DbSession, RowId
 from canyu.errors import CanyuError, NotFound
 from canyu.hotspots import geo, mapdraw, service
 from canyu.hotspots.models import Claim, Hotspot, Status
@@ -125,7 +125,7 @@ def _page(
 
 @router.get("/hotspots/{hotspot_id}")
 def hotspot_page(
-    request: Request, session: DbSession, user: MaybeUser, hotspot_id: int
+    request: Request, session: DbSession, user: MaybeUser, hotspot_id: RowId
 ) -> Response:
     return _page(request, session, user, hotspot_id)
 
@@ -135,7 +135,7 @@ def confirm(
     request: Request,
     session: DbSession,
     user: MaybeUser,
-    hotspot_id: int,
+    hotspot_id: RowId,
     outcome: FormStr = "",
     csrf_token: FormStr = "",
 ) -> Response:
@@ -164,7 +164,7 @@ def _claim_page(
     request: Request,
     session: Any,
     user: Any,
-    hotspot_id: int,
+    hotspot_id: RowId,
     *,
     error: str | None = None,
     status_code: int = 200,
@@ -186,7 +186,9 @@ def _claim_page(
 
 
 @router.get("/hotspots/{hotspot_id}/claim")
-def claim_page(request: Request, session: DbSession, user: MaybeUser, hotspot_id: int) -> Response:
+def claim_page(
+    request: Request, session: DbSession, user: MaybeUser, hotspot_id: RowId
+) -> Response:
     if user is None:
         return _redirect(f"/signin?next=/hotspots/{hotspot_id}/claim")
     return _claim_page(request, session, user, hotspot_id)
@@ -197,7 +199,7 @@ def start_claim(
     request: Request,
     session: DbSession,
     user: MaybeUser,
-    hotspot_id: int,
+    hotspot_id: RowId,
     url: FormStr = "",
     csrf_token: FormStr = "",
 ) -> Response:
@@ -220,7 +222,7 @@ def verify_claim(
     request: Request,
     session: DbSession,
     user: MaybeUser,
-    hotspot_id: int,
+    hotspot_id: RowId,
     csrf_token: FormStr = "",
 ) -> Response:
     check_csrf(request, csrf_token)
@@ -246,7 +248,7 @@ def credentials(
     request: Request,
     session: DbSession,
     user: MaybeUser,
-    hotspot_id: int,
+    hotspot_id: RowId,
     password: FormStr = "",
     portal_url: FormStr = "",
     passpoint: FormStr = "",
