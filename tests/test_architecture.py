@@ -33,6 +33,7 @@ PLUMBING = (
     "migrate",
     "deps",
     "progress",
+    "commands",
     "fastpath",
     "web",
 )

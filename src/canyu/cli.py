@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from canyu import migrate
+from canyu.commands import DatabaseUrl, fail
 from canyu.config import Settings, get_settings
 from canyu.progress import staged
 
@@ -25,20 +26,10 @@ app.add_typer(bench_app, name="bench")
 
 console = Console(stderr=True)
 
-DatabaseUrl = Annotated[
-    str | None,
-    typer.Option("--database-url", help="SQLAlchemy URL; default CANYU_DATABASE_URL or ./var/."),
-]
-
 
 def _settings(database_url: str | None) -> Settings:
     settings = get_settings()
     return settings.model_copy(update={"database_url": database_url}) if database_url else settings
-
-
-def fail(message: str, code: int = 2) -> typer.Exit:
-    console.print(f"[red]error:[/red] {message}")
-    return typer.Exit(code)
 
 
 @app.command()

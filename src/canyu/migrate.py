@@ -9,7 +9,8 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 
-from canyu.db import POSTGRESQL_ONLY
+from canyu.config import get_settings
+from canyu.db import POSTGRESQL_ONLY, Database
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -24,6 +25,14 @@ def alembic_config(url: str) -> Config:
 def upgrade(url: str, revision: str = "heads") -> None:
     """Every domain keeps its own branch of migrations; "heads" brings all of them up."""
     command.upgrade(alembic_config(url), revision)
+
+
+def open_database(url: str | None = None) -> Database:
+    """The database at ``url`` (default: the configured one), its schema brought up first: what
+    every command that reads or writes it starts with."""
+    chosen = url or get_settings().database_url
+    upgrade(chosen)
+    return Database(chosen)
 
 
 def downgrade(url: str, revision: str) -> None:

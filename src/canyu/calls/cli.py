@@ -12,31 +12,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from canyu.commands import DatabaseUrl, err, fail
+from canyu.migrate import open_database
 from canyu.progress import progress_bar
 
 app = typer.Typer(no_args_is_help=True)
-err = Console(stderr=True, soft_wrap=True)
-
-DatabaseUrl = Annotated[
-    str | None,
-    typer.Option("--database-url", help="SQLAlchemy URL; default CANYU_DATABASE_URL or ./var/."),
-]
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
-
-
-def _database(database_url: str | None) -> object:
-    from canyu import migrate
-    from canyu.config import get_settings
-    from canyu.db import Database
-
-    url = database_url or get_settings().database_url
-    migrate.upgrade(url)
-    return Database(url)
-
-
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", markup=True, highlight=False)
-    return typer.Exit(2)
 
 
 @app.command("import-marks")
@@ -57,17 +37,17 @@ def import_marks(
     from canyu.db import Database
 
     if not file.is_file():
-        raise _fail(f"no such file: {file}")
+        raise fail(f"no such file: {file}")
     with file.open(encoding="utf-8", newline="") as handle:
         total = max(0, sum(1 for _ in handle) - 1)
-    database = _database(database_url)
+    database = open_database(database_url)
     assert isinstance(database, Database)
     try:
         with file.open(encoding="utf-8", newline="") as handle:
             reader = csv.DictReader(handle)
             missing = {"number", "reporter", "category"} - set(reader.fieldnames or [])
             if missing:
-                raise _fail(f"{file}: missing columns {', '.join(sorted(missing))}")
+                raise fail(f"{file}: missing columns {', '.join(sorted(missing))}")
             with (
                 progress_bar(err) as progress,
                 database.session() as session,
@@ -102,9 +82,9 @@ def train_sms(
     try:
         texts, labels = sms.read_dataset(file)
     except (OSError, ValueError) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     if not 0 < target_fpr < 0.5:
-        raise _fail("--target-fpr must be between 0 and 0.5")
+        raise fail("--target-fpr must be between 0 and 0.5")
     with err.status(f"training on {len(texts)} messages"):
         model = sms.train(texts, labels, target_fpr=target_fpr)
     path = out or get_calls_settings().sms_model_path
@@ -127,7 +107,7 @@ def build_packs(
     from canyu.releases import publishing
 
     settings = get_calls_settings()
-    database = _database(database_url)
+    database = open_database(database_url)
     assert isinstance(database, Database)
     publisher = publishing.publisher_of(None, settings.tuf_product)
     try:
@@ -141,7 +121,7 @@ def build_packs(
             else:
                 built = service.build_due_packs(session, settings=settings, publisher=publisher)
     except CanyuError as exc:
-        raise _fail(exc.message) from None
+        raise fail(exc.message) from None
     finally:
         database.dispose()
     if not built:

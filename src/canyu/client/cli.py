@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from canyu.client import wifi_cli
+from canyu.commands import fail
 
 if TYPE_CHECKING:
     from canyu.client.device import Device
@@ -34,11 +35,6 @@ def _add_services() -> None:
 
 
 _add_services()
-
-
-def _fail(message: str) -> typer.Exit:
-    console.print(f"[red]error:[/red] {message}")
-    return typer.Exit(2)
 
 
 def _device(home: Path) -> Device:
@@ -92,7 +88,7 @@ def register(
             attestation_key=load_private_key(key.read_bytes()) if key else None,
         )
     except DeviceError as exc:
-        raise _fail(exc.message) from None
+        raise fail(exc.message) from None
     console.print(f"registered device {state.device_id}; push topic {state.push_topic}")
 
 
@@ -104,7 +100,7 @@ def checkin(home: Home = DEFAULT_HOME) -> None:
     try:
         offer = _device(home).check_in()
     except DeviceError as exc:
-        raise _fail(exc.message) from None
+        raise fail(exc.message) from None
     out.print_json(json.dumps(offer.__dict__ if offer else None))
 
 
@@ -116,11 +112,11 @@ def update(home: Home = DEFAULT_HOME) -> None:
     try:
         result = _device(home).update()
     except DeviceError as exc:
-        raise _fail(exc.message) from None
+        raise fail(exc.message) from None
     if result.installed and result.offer:
         console.print(f"[green]installed[/green] {result.offer.version} ({result.offer.target})")
     elif result.offer:
-        raise _fail(f"refused {result.offer.target}: {result.reason}")
+        raise fail(f"refused {result.offer.target}: {result.reason}")
     else:
         console.print(result.reason)
 
@@ -146,4 +142,4 @@ def listen(home: Home = DEFAULT_HOME) -> None:
             stop=lambda: stopping,
         )
     except DeviceError as exc:  # one that waiting cannot fix, such as a revoked token
-        raise _fail(exc.message) from None
+        raise fail(exc.message) from None

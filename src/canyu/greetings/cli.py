@@ -10,19 +10,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from canyu.commands import DatabaseUrl, err, fail
+
 app = typer.Typer(no_args_is_help=True)
-err = Console(stderr=True, soft_wrap=True)
 out = Console(width=None if sys.stdout.isatty() else 160)
-
-DatabaseUrl = Annotated[
-    str | None,
-    typer.Option("--database-url", help="SQLAlchemy URL; default CANYU_DATABASE_URL or ./var/."),
-]
-
-
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", markup=True, highlight=False)
-    return typer.Exit(2)
 
 
 @app.command()
@@ -38,7 +29,7 @@ def festivals(
     try:
         data = calendar.calendar_json(country, year)
     except InvalidInput as exc:
-        raise _fail(exc.message) from None
+        raise fail(exc.message) from None
     if as_json:
         sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
         return
@@ -89,7 +80,7 @@ def packs(
                 built.extend(service.build_packs(session, publisher=publisher, countries=[code]))
                 bar.advance(task)
     except CanyuError as exc:
-        raise _fail(exc.message) from None
+        raise fail(exc.message) from None
     database.dispose()
     size = sum(b.size for b in built)
     err.print(f"built {len(built)} packs, {size} bytes; published: {publisher is not None}")

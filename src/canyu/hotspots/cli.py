@@ -9,35 +9,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from canyu.commands import DatabaseUrl, JsonFlag, err, fail
+from canyu.migrate import open_database
+
 if TYPE_CHECKING:
-    from canyu.db import Database
+    pass
 
 app = typer.Typer(no_args_is_help=True)
-err = Console(stderr=True, soft_wrap=True)
-
-DatabaseUrl = Annotated[
-    str | None,
-    typer.Option("--database-url", help="SQLAlchemy URL; default CANYU_DATABASE_URL or ./var/."),
-]
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
-
-
-def _database(database_url: str | None) -> Database:
-    from canyu import migrate
-    from canyu.config import get_settings
-    from canyu.db import Database
-
-    url = database_url or get_settings().database_url
-    migrate.upgrade(url)
-    return Database(url)
-
-
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", markup=False, highlight=False)
-    return typer.Exit(2)
 
 
 def progress_bar() -> Progress:
@@ -68,8 +48,8 @@ def import_file(
         service.check_source(source, licence)
         rows = importers.read_file(file)
     except CanyuError as e:
-        raise _fail(e.message) from None
-    database = _database(database_url)
+        raise fail(e.message) from None
+    database = open_database(database_url)
     try:
         with progress_bar() as bar, database.session() as session:
             task = bar.add_task(f"importing {file.name}", total=len(rows))
@@ -81,7 +61,7 @@ def import_file(
                 session, rows=rows, source=source, licence=licence, progress=progress
             )
     except CanyuError as e:
-        raise _fail(e.message) from None
+        raise fail(e.message) from None
     finally:
         database.dispose()
     result = report.as_json()
@@ -110,7 +90,7 @@ def build_packs(
     from canyu.hotspots import service
     from canyu.releases import publishing
 
-    database = _database(database_url)
+    database = open_database(database_url)
     publisher = publishing.publisher_of(None, service.TUF_PRODUCT)
     pack_dir = service.default_pack_dir()
     try:
@@ -124,7 +104,7 @@ def build_packs(
             else:
                 built = service.build_due_packs(session, pack_dir=pack_dir, publisher=publisher)
     except CanyuError as e:
-        raise _fail(e.message) from None
+        raise fail(e.message) from None
     finally:
         database.dispose()
     rows = [

@@ -23,16 +23,10 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from canyu.commands import JsonFlag, err, fail
 from canyu.progress import staged
 
-err = Console(stderr=True, soft_wrap=True)
 out = Console(width=None if sys.stdout.isatty() else 160)
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
-
-
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", markup=True, highlight=False)
-    return typer.Exit(2)
 
 
 # --- calls -------------------------------------------------------------------------------
@@ -115,9 +109,9 @@ def bench_pack(
     from canyu.lab.calls import pack_figures
 
     if not 1 <= count <= 20_000_000:
-        raise _fail("--numbers must be between 1 and 20,000,000")
+        raise fail("--numbers must be between 1 and 20,000,000")
     if not 0 <= clustered <= 1:
-        raise _fail("--clustered must be between 0 and 1")
+        raise fail("--clustered must be between 0 and 1")
     with err.status(f"building a pack of {count:,} numbers"):
         figures = pack_figures(count, seed=seed, clustered=clustered)
     if json_output:
@@ -150,9 +144,9 @@ def bench_sms(
     try:
         texts, labels = sms.read_dataset(dataset)
     except (OSError, ValueError) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     if not 2 <= folds <= 20:
-        raise _fail("--folds must be between 2 and 20")
+        raise fail("--folds must be between 2 and 20")
     started = time.perf_counter()
     with err.status(f"{folds}-fold cross-validation on {len(texts)} messages"):
         results = sms.evaluate(
@@ -224,9 +218,9 @@ def bench_replay(
     from canyu.lab.calls import ReplayConfig, replay
 
     if not 1 <= marks <= 10_000_000 or not 1 <= friends <= 1_000_000:
-        raise _fail("--marks must be 1..10,000,000 and --friends 1..1,000,000")
+        raise fail("--marks must be 1..10,000,000 and --friends 1..1,000,000")
     if not 1 <= concurrency <= 64 or not 1 <= workers <= 8:
-        raise _fail("--concurrency must be 1..64 and --workers 1..8")
+        raise fail("--concurrency must be 1..64 and --workers 1..8")
     config = ReplayConfig(
         marks=marks,
         friends=friends,
@@ -278,7 +272,7 @@ def _weights(text: str, what: str) -> dict[str, float]:
         try:
             weights[name.strip()] = float(weight) if weight else 1.0
         except ValueError:
-            raise _fail(f"bad {what} weight in {part!r}; use NAME:WEIGHT,...") from None
+            raise fail(f"bad {what} weight in {part!r}; use NAME:WEIGHT,...") from None
     return weights
 
 

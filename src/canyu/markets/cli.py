@@ -12,37 +12,18 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from canyu.commands import DatabaseUrl, JsonFlag, err, fail
+from canyu.migrate import open_database
 from canyu.progress import progress_bar
 
 app = typer.Typer(no_args_is_help=True)
 out = Console(soft_wrap=True, highlight=False)
-err = Console(stderr=True, soft_wrap=True)
 
-DatabaseUrl = Annotated[
-    str | None,
-    typer.Option("--database-url", help="SQLAlchemy URL; default CANYU_DATABASE_URL or ./var/."),
-]
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
 SizeWeight = Annotated[
     float,
     typer.Option("--size", min=0.0, max=1.0, help="Share of the score given to market size."),
 ]
 CriterionWeight = Annotated[float, typer.Option(min=0.0, max=10.0)]
-
-
-def _database(database_url: str | None) -> object:
-    from canyu import migrate
-    from canyu.config import get_settings
-    from canyu.db import Database
-
-    url = database_url or get_settings().database_url
-    migrate.upgrade(url)
-    return Database(url)
-
-
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", markup=True, highlight=False)
-    return typer.Exit(2)
 
 
 def _print_json(value: object) -> None:
@@ -63,8 +44,8 @@ def import_dir(
     from canyu.markets import service
 
     if not directory.is_dir():
-        raise _fail(f"no such directory: {directory}")
-    database = _database(database_url)
+        raise fail(f"no such directory: {directory}")
+    database = open_database(database_url)
     assert isinstance(database, Database)
     files = sorted(p for p in directory.iterdir() if p.suffix.lower() == ".csv")
     try:
@@ -79,7 +60,7 @@ def import_dir(
 
             report = service.import_dir(session, directory, progress=step)
     except CanyuError as exc:
-        raise _fail(exc.message) from None
+        raise fail(exc.message) from None
     finally:
         database.dispose()
     if as_json:
@@ -117,20 +98,20 @@ def rank(
     from canyu.errors import CanyuError
     from canyu.markets import schemas, scoring, service
 
-    database = _database(database_url)
+    database = open_database(database_url)
     assert isinstance(database, Database)
     try:
         weights = scoring.Weights(tipping, social, ecommerce, size)
         with database.session() as session:
             ranking = service.ranking(session, asof=asof, weights=weights)
     except ValueError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     except CanyuError as exc:
-        raise _fail(exc.message) from None
+        raise fail(exc.message) from None
     finally:
         database.dispose()
     if not ranking.countries:
-        raise _fail(f"no country has figures before {asof}: run `canyu markets import DIR` first")
+        raise fail(f"no country has figures before {asof}: run `canyu markets import DIR` first")
     result = schemas.ranking_out(ranking, limit=top)
     if as_json:
         _print_json(result.model_dump())
@@ -186,22 +167,22 @@ def backtest(
     from canyu.markets import scoring, service
 
     if not labels.is_file():
-        raise _fail(f"no such file: {labels}")
+        raise fail(f"no such file: {labels}")
     try:
         parsed = bt.read_labels(labels.read_text(encoding="utf-8-sig"))
     except ValueError as exc:
-        raise _fail(f"{labels}: {exc}") from None
+        raise fail(f"{labels}: {exc}") from None
     try:
         weights = scoring.Weights(tipping, social, ecommerce, size)
     except ValueError as exc:
-        raise _fail(str(exc)) from None
-    database = _database(database_url)
+        raise fail(str(exc)) from None
+    database = open_database(database_url)
     assert isinstance(database, Database)
     try:
         with database.session() as session:
             result = service.backtest(session, labels=parsed, asof=asof, weights=weights)
     except CanyuError as exc:
-        raise _fail(exc.message) from None
+        raise fail(exc.message) from None
     finally:
         database.dispose()
     result = {"labels": str(labels), "asof": asof, **result}
@@ -232,15 +213,15 @@ def open_market(
     try:
         when = date.fromisoformat(on) if on else date.today()
     except ValueError:
-        raise _fail(f"--date {on!r} is not YYYY-MM-DD") from None
-    database = _database(database_url)
+        raise fail(f"--date {on!r} is not YYYY-MM-DD") from None
+    database = open_database(database_url)
     assert isinstance(database, Database)
     try:
         with database.session() as session:
             opening = service.open_market(session, country_code=country, opened_on=when, note=note)
             iso3 = opening.iso3
     except CanyuError as exc:
-        raise _fail(exc.message) from None
+        raise fail(exc.message) from None
     finally:
         database.dispose()
     out.print(f"{iso3} opened on {when.isoformat()}")
@@ -252,7 +233,7 @@ def openings(database_url: DatabaseUrl = None, as_json: JsonFlag = False) -> Non
     from canyu.db import Database
     from canyu.markets import service
 
-    database = _database(database_url)
+    database = open_database(database_url)
     assert isinstance(database, Database)
     try:
         with database.session() as session:

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from canyu.commands import DatabaseUrl, fail
 from canyu.releases import tuf_cli
 
 if TYPE_CHECKING:
@@ -26,19 +27,10 @@ keys_app = typer.Typer(no_args_is_help=True)
 console = Console(stderr=True)
 out = Console()
 
-DatabaseUrl = Annotated[
-    str | None,
-    typer.Option("--database-url", help="SQLAlchemy URL; default CANYU_DATABASE_URL or ./var/."),
-]
 Actor = Annotated[
     str | None,
     typer.Option("--as", help="The team member's email (default: the first admin or team member)."),
 ]
-
-
-def _fail(message: str) -> typer.Exit:
-    console.print(f"[red]error:[/red] {message}")
-    return typer.Exit(2)
 
 
 class _Context:
@@ -64,7 +56,7 @@ class _Context:
             query = select(User).where(User.email == self.actor_email.lower())
         user = session.scalars(query.order_by(User.id)).first()
         if user is None or not user.is_team:
-            raise _fail("no team member to act as; create one with `canyu user create --role team`")
+            raise fail("no team member to act as; create one with `canyu user create --role team`")
         return user
 
 
@@ -78,7 +70,7 @@ def _run(
         with context.database.session() as session:
             return work(session, context.actor(session))
     except CanyuError as exc:
-        raise _fail(exc.message) from None
+        raise fail(exc.message) from None
     finally:
         context.database.dispose()
 
@@ -196,7 +188,7 @@ def rollout(
     try:
         percentages = [float(p) for p in stages.split(",") if p.strip()]
     except ValueError:
-        raise _fail(f"stages must be numbers, got {stages!r}") from None
+        raise fail(f"stages must be numbers, got {stages!r}") from None
 
     def work(session: Session, team: User) -> str:
         build = service.find_build(
@@ -230,18 +222,18 @@ def read_factory_file(path: Path) -> list[tuple[str, str]]:
         try:
             entries = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise _fail(f"{path}: not JSON ({exc})") from None
+            raise fail(f"{path}: not JSON ({exc})") from None
         if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
-            raise _fail(f"{path}: expected a list of {{hardware_id, public_key}} objects")
+            raise fail(f"{path}: expected a list of {{hardware_id, public_key}} objects")
     else:
         entries = list(csv.DictReader(text.splitlines()))
         if entries and not {"hardware_id", "public_key"} <= set(entries[0]):
-            raise _fail(f"{path}: the CSV header must name hardware_id and public_key")
+            raise fail(f"{path}: the CSV header must name hardware_id and public_key")
     pairs = []
     for number, entry in enumerate(entries, start=1):
         hardware_id, public_key = entry.get("hardware_id"), entry.get("public_key")
         if not isinstance(hardware_id, str) or not isinstance(public_key, str):
-            raise _fail(f"{path}: entry {number} lacks a hardware_id or a public_key")
+            raise fail(f"{path}: entry {number} lacks a hardware_id or a public_key")
         pairs.append((hardware_id, public_key))
     return pairs
 

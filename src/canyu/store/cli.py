@@ -12,16 +12,12 @@ import typer
 from rich.console import Console
 
 from canyu import migrate
+from canyu.commands import DatabaseUrl
 from canyu.config import Settings, get_settings
 from canyu.store.lottery import DrawRecord
 
 app = typer.Typer(no_args_is_help=True)
 console = Console(stderr=True)
-
-DatabaseUrl = Annotated[
-    str | None,
-    typer.Option("--database-url", help="SQLAlchemy URL; default CANYU_DATABASE_URL or ./var/."),
-]
 
 
 def _settings(database_url: str | None) -> Settings:
