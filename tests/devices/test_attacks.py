@@ -314,7 +314,7 @@ def test_a_thousand_fake_devices_move_no_gate_and_take_no_device(
     rollout = shop.rollout(shop.build("2.0"), stages=(5, 50, 100), thresholds=gates)
     offered = [t for t in real if checkin(api, t)]
     with database.session() as s:
-        owners_before = dict(s.execute(select(Device.id, Device.owner_id)).tuples().all())
+        owners_before = {d: o for d, o in s.execute(select(Device.id, Device.owner_id))}
         counts_before = releases.report_counts(s, rollout_id=rollout.id)
     # From one network the limit stops the crowd at once.
     assert any(
@@ -341,7 +341,7 @@ def test_a_thousand_fake_devices_move_no_gate_and_take_no_device(
     assert (after.status, after.stage_index) == ("active", 0)
     with database.session() as s:
         assert releases.report_counts(s, rollout_id=rollout.id) == counts_before
-        owners_after = dict(s.execute(select(Device.id, Device.owner_id)).tuples().all())
+        owners_after = {d: o for d, o in s.execute(select(Device.id, Device.owner_id))}
         assert {d: owners_after[d] for d in owners_before} == owners_before
         events = releases.rollout_events(s, rollout_id=rollout.id)
     surge = [e for e in events if e.kind == "new_devices"]
