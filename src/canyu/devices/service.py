@@ -199,10 +199,8 @@ def by_token_digest(session: Session, *, digest: str) -> Device | None:
 def authenticate(session: Session, *, raw_token: str | None) -> Device:
     """The device holding this token; 401 for a missing, malformed, unknown or revoked one."""
     device = by_token_digest(session, digest=identity.token_digest(raw_token))
-    identity.require_standing(
-        found=device is not None, revoked=device is not None and device.revoked_at is not None
-    )
-    assert device is not None
+    if device is None or device.revoked_at is not None:
+        identity.refuse(found=device is not None)
     return device
 
 

@@ -63,8 +63,8 @@ def decide(
     rules_for: Callable[[int], ProductRules],
 ) -> Decision:
     """The answer to one check-in by ``device`` (None: no device holds the token)."""
-    identity.require_standing(found=device is not None, revoked=device is not None and device[8])
-    assert device is not None  # for the type checker: a missing device was refused above
+    if device is None or device[8]:  # no device holds the token, or it was revoked
+        identity.refuse(found=device is not None)
     _id, product_id, channel, country, model, hardware_hash, known, stale, _revoked = device
     current = reported or known
     offer = offers.choose(

@@ -69,7 +69,11 @@ class CheckinEdge:
         if scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
-        body = await fastpath.read_body(receive, MAX_BODY)
+        # A check-in's body comes in one message; only a longer one is read on (one await less).
+        message = await receive()
+        body: bytes = message.get("body", b"")
+        if message.get("more_body", False):
+            body += await fastpath.read_body(receive, MAX_BODY)
         authorization = None
         for name, value in scope["headers"]:
             if name == b"authorization":
