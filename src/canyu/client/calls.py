@@ -28,7 +28,7 @@ from tuf.ngclient.fetcher import FetcherInterface
 from canyu.calls import numbers
 from canyu.calls.pack import PackError, PackReader, apply_delta, decode
 from canyu.calls.reputation import BLOCKING, Category
-from canyu.client.tuf_fetch import UpdateRefused, fetch_verified_target
+from canyu.client.tuf_fetch import UpdateRefused, fetch_pack_file
 
 PRODUCT = "calls"
 
@@ -120,17 +120,14 @@ class CallsClient:
         return self.data_dir / "calls" / region
 
     def _fetch(self, target: str) -> bytes:
-        if self.trusted_root is None:
-            raise UpdateRefused(target, "no trusted root for the calls repository")
-        path = fetch_verified_target(
-            f"{self.base_url}/tuf/{PRODUCT}/metadata/",
-            f"{self.base_url}/tuf/{PRODUCT}/targets/",
+        return fetch_pack_file(
+            self.base_url,
+            PRODUCT,
             target,
             trusted_root=self.trusted_root,
-            cache_dir=self.data_dir / "tuf" / PRODUCT,
+            data_dir=self.data_dir,
             fetcher=self.fetcher,
         )
-        return path.read_bytes()
 
     def current_pack(self, region: str) -> PackReader | None:
         if region not in self._packs:

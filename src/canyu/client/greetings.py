@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import httpx
 from tuf.ngclient.fetcher import FetcherInterface
 
-from canyu.client.tuf_fetch import RepositoryUnavailable, UpdateRefused, fetch_verified_target
+from canyu.client.tuf_fetch import RepositoryUnavailable, UpdateRefused, fetch_pack_file
 from canyu.greetings.pack import Due, GreetingPack, PackError, decode, fill
 
 if TYPE_CHECKING:
@@ -118,15 +118,14 @@ class GreetingsClient:
         return self.root_path
 
     def _fetch(self, target: str) -> bytes:
-        path = fetch_verified_target(
-            f"{self.base_url}/tuf/{PRODUCT}/metadata/",
-            f"{self.base_url}/tuf/{PRODUCT}/targets/",
+        return fetch_pack_file(
+            self.base_url,
+            PRODUCT,
             target,
             trusted_root=self._root(),
-            cache_dir=self.data_dir / "tuf" / PRODUCT,
+            data_dir=self.data_dir,
             fetcher=self.fetcher,
         )
-        return path.read_bytes()
 
     def pack(self, country: str, language: str) -> GreetingPack | None:
         key = (country.upper(), language)

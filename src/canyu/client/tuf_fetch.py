@@ -75,3 +75,28 @@ def fetch_verified_target(
         if isinstance(e, DownloadHTTPError) and temporary_status(e.status_code):
             raise RepositoryUnavailable(f"the update server answered {e.status_code}") from e
         raise UpdateRefused(target_name, f"{type(e).__name__}: {e}") from e
+
+
+def fetch_pack_file(
+    base_url: str,
+    product: str,
+    target_name: str,
+    *,
+    trusted_root: bytes | Path | None,
+    data_dir: Path,
+    fetcher: FetcherInterface | None = None,
+) -> bytes:
+    """A verified file of one of the server's pack repositories (``/tuf/<product>/``: calls,
+    greetings, hotspots), cached under ``data_dir/tuf/<product>``. Refused without a root to
+    trust: a pack is never read unverified."""
+    if trusted_root is None:
+        raise UpdateRefused(target_name, f"no trusted root for the {product} repository")
+    path = fetch_verified_target(
+        f"{base_url}/tuf/{product}/metadata/",
+        f"{base_url}/tuf/{product}/targets/",
+        target_name,
+        trusted_root=trusted_root,
+        cache_dir=data_dir / "tuf" / product,
+        fetcher=fetcher,
+    )
+    return path.read_bytes()

@@ -28,7 +28,7 @@ import httpx
 from h3.api import basic_int as h3
 from tuf.ngclient.fetcher import FetcherInterface
 
-from canyu.client.tuf_fetch import UpdateRefused, fetch_verified_target
+from canyu.client.tuf_fetch import UpdateRefused, fetch_pack_file
 from canyu.hotspots import connect
 from canyu.hotspots.pack import Extra, Kind, PackError, PackReader, Record, apply_delta
 
@@ -95,17 +95,14 @@ class WifiClient:
         return self.data_dir / "hotspots" / region / "pack.cyw"
 
     def _fetch(self, target: str) -> bytes:
-        if self.trusted_root is None:
-            raise UpdateRefused(target, "no trusted root for the hotspots repository")
-        path = fetch_verified_target(
-            f"{self.base_url}/tuf/{PRODUCT}/metadata/",
-            f"{self.base_url}/tuf/{PRODUCT}/targets/",
+        return fetch_pack_file(
+            self.base_url,
+            PRODUCT,
             target,
             trusted_root=self.trusted_root,
-            cache_dir=self.data_dir / "tuf" / PRODUCT,
+            data_dir=self.data_dir,
             fetcher=self.fetcher,
         )
-        return path.read_bytes()
 
     def pack(self, region: str) -> PackReader | None:
         if region not in self._packs:
