@@ -1,5 +1,6 @@
-"""Assembling a region's offline pack, pure: from its labelled numbers and what changed since
-earlier versions, the files a phone fetches (pack, deltas, then the index that names them).
+"""Assembling a zone's offline pack, pure: from its labelled numbers, suspicious numbers and
+ranges, and the earlier published versions, the files a phone fetches (pack, exact deltas,
+then the index that names them).
 
 No database and no I/O: canyu.calls.service gathers the inputs, calls :func:`assemble`, then
 publishes what it returns. The pack's binary format is canyu.calls.pack's.
@@ -9,12 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
-
-import numpy as np
 
 from canyu.calls.pack import Pack, make_delta
 from canyu.calls.reputation import Category
@@ -29,19 +28,18 @@ DELTA_SPANS: tuple[tuple[str, timedelta], ...] = (
 )
 
 
-def target_names(region: str) -> dict[str, str]:
-    names = {"pack": f"{region}/pack.cyp", "index": f"{region}/index.json"}
-    names.update({span: f"{region}/delta-{span}.cyd" for span, _ in DELTA_SPANS})
+def target_names(zone: str) -> dict[str, str]:
+    names = {"pack": f"{zone}/pack.cyp", "index": f"{zone}/index.json"}
+    names.update({span: f"{zone}/delta-{span}.cyd" for span, _ in DELTA_SPANS})
     return names
 
 
 @dataclass(frozen=True)
 class DeltaBase:
-    """An earlier version a delta starts from, and the keys of the numbers changed since it."""
+    """An earlier published version a delta starts from (the delta is the exact difference)."""
 
     span: str
-    version: int
-    changed: np.ndarray
+    pack: Pack
 
 
 @dataclass(frozen=True)
@@ -60,30 +58,37 @@ class AssembledPack:
 
 
 def assemble(
-    region: str,
+    zone: str,
     version: int,
     created: int,
     entries: Iterable[tuple[int, Category]],
     bases: Sequence[DeltaBase],
+    *,
+    suspicious: Iterable[int] = (),
+    ranges: Mapping[int, Iterable[int]] | None = None,
 ) -> AssembledPack:
-    """The pack of ``region`` at ``version`` from its (pack key, category) entries, with a delta
-    from each base, and the index naming them all."""
-    pack = Pack.from_entries(region, version, created, entries)
+    """The pack of ``zone`` at ``version`` from its (pack key, category) entries, suspicious
+    keys and ranges, with a delta from each base, and the index naming them all."""
+    pack = Pack.from_entries(zone, version, created, entries, suspicious=suspicious, ranges=ranges)
     data = pack.encode()
     sha = hashlib.sha256(data).hexdigest()
-    names = target_names(region)
+    names = target_names(zone)
     files: list[tuple[str, bytes]] = [(names["pack"], data)]
     deltas: list[dict[str, Any]] = []
     for base in bases:
-        delta = make_delta(pack, base.changed, base_version=base.version)
+        delta = make_delta(base.pack, pack)
         files.append((names[base.span], delta))
-        deltas.append({"name": names[base.span], "base_version": base.version, "size": len(delta)})
+        deltas.append(
+            {"name": names[base.span], "base_version": base.pack.version, "size": len(delta)}
+        )
     index = {
-        "format": 1,
-        "region": region,
+        "format": 2,
+        "zone": zone,
         "version": version,
         "created": pack.created,
         "count": pack.count,
+        "suspicious": int(pack.suspicious.size),
+        "ranges": {str(d): int(b.size) for d, b in sorted(pack.ranges.items()) if b.size},
         "size": len(data),
         "sha256": sha,
         "pack": names["pack"],

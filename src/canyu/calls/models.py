@@ -3,10 +3,20 @@ pack deltas), reporter agreement, packs, one-time codes and appeals."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from canyu.accounts.models import User
@@ -51,6 +61,9 @@ class Number(Base):
     # A protected number whose evidence reached the label score again: the team should look.
     needs_review: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     needs_rescore: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    # Complaint feeds' evidence at the last rescore (canyu.calls.feeds): what makes a number
+    # "suspicious" (warn) below a label, and what the range signal is computed from.
+    feed_score: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -151,3 +164,55 @@ class Appeal(Base):
 
     number: Mapped[Number] = relationship(lazy="joined")
     user: Mapped[User] = relationship(lazy="joined", foreign_keys=[user_id])
+
+
+class Feed(Base):
+    """A complaint feed: a regulator's or carrier's reports, with provenance, weight and decay
+    (canyu.calls.feeds). Not a friend: its complaints never pass through the trust rules."""
+
+    __tablename__ = "calls_feeds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(40), unique=True)  # "FTC", shown on number pages
+    provenance: Mapped[str] = mapped_column(Text, default="")
+    format: Mapped[str] = mapped_column(String(16))
+    region: Mapped[str] = mapped_column(String(3))  # for numbers written without +country code
+    category: Mapped[str] = mapped_column(String(16))  # what its labels say
+    weight: Mapped[float] = mapped_column(Float, default=1.0)
+    half_life_days: Mapped[float] = mapped_column(Float, default=7.0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class FeedReport(Base):
+    """Complaints of one feed about one number on one day."""
+
+    __tablename__ = "calls_feed_reports"
+    __table_args__ = (
+        UniqueConstraint(
+            "feed_id", "number_id", "day", name="uq_calls_feed_reports_feed_number_day"
+        ),
+        Index("ix_calls_feed_reports_number_day", "number_id", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    feed_id: Mapped[int] = mapped_column(ForeignKey("calls_feeds.id", ondelete="CASCADE"))
+    number_id: Mapped[int] = mapped_column(ForeignKey("calls_numbers.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(Date)
+    count: Mapped[int] = mapped_column(default=0)
+
+
+class FeedImport(Base):
+    """One file imported into a feed (provenance; and what makes its zones' packs due)."""
+
+    __tablename__ = "calls_feed_imports"
+    __table_args__ = (Index("ix_calls_feed_imports_zone_at", "zone", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    feed_id: Mapped[int] = mapped_column(ForeignKey("calls_feeds.id", ondelete="CASCADE"))
+    zone: Mapped[str] = mapped_column(String(3))
+    file_name: Mapped[str] = mapped_column(String(200))
+    as_of: Mapped[date] = mapped_column(Date)
+    complaints: Mapped[int] = mapped_column(default=0)
+    skipped: Mapped[int] = mapped_column(default=0)
+    at: Mapped[datetime] = mapped_column(default=utcnow)

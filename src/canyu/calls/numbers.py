@@ -179,3 +179,71 @@ def pack_key(e164: str) -> int:
 
 def key_from_national(national: str) -> int:
     return int("1" + national)
+
+
+# --- calling zones ----------------------------------------------------------------------------
+# A zone is a country calling code: one numbering plan, one pack. +1 (NANP) alone covers the US,
+# Canada and twenty-odd Caribbean regions, which share one plan and call each other as locals, so
+# a phone in the US needs all of them: one pack per zone, not per region.
+
+
+def zone_of_region(region: str) -> str:
+    """The zone ("1", "86") of an ISO region ("US", "CN"); raises InvalidNumber if unknown."""
+    code = phonenumbers.country_code_for_region(region.upper())
+    if not code:
+        raise InvalidNumber(region, "it is not a region with a calling code")
+    return str(code)
+
+
+def zone_of_e164(e164: str) -> str:
+    """The zone of an E.164 number (country codes are a prefix code: exactly one matches)."""
+    digits = e164.lstrip("+")
+    for length in (1, 2, 3):
+        if int(digits[:length] or 0) in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            return digits[:length]
+    raise InvalidNumber(e164, "its country code does not exist")
+
+
+def zone_regions(zone: str) -> tuple[str, ...]:
+    """The regions sharing a zone ("1" -> US, CA, ...; the first is the plan's main region)."""
+    return tuple(phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(int(zone), ()))
+
+
+def parse_zone(value: str) -> str:
+    """A zone from "+1", "1" or a region "US"; raises InvalidNumber otherwise."""
+    text = value.strip().lstrip("+")
+    if text.isdigit():
+        if not zone_regions(text):
+            raise InvalidNumber(value, "it is not a calling code")
+        return str(int(text))
+    return zone_of_region(text)
+
+
+def normalise_digits(raw: str, region: str) -> PhoneNumber:
+    """:func:`normalise` for bulk feeds, about three times faster on the common case: a string
+    of national digits in ``region`` (no prefix, a length the region uses) is built directly
+    instead of parsed, and checked with one type look-up instead of validation plus type.
+    Anything else, and every refusal (for its reason), goes through :func:`normalise`."""
+    meta = phonenumbers.PhoneMetadata.metadata_for_region(region.upper())
+    text = raw.strip()
+    if (
+        meta is None
+        or not text.isdigit()
+        or text[0] == "0"
+        or (meta.national_prefix and text.startswith(meta.national_prefix))
+        or meta.general_desc is None
+        or len(text) not in (meta.general_desc.possible_length or ())
+    ):
+        return normalise(raw, region)
+    parsed = phonenumbers.PhoneNumber(country_code=meta.country_code, national_number=int(text))
+    kind = phonenumbers.number_type(parsed)
+    number_region = phonenumbers.region_code_for_number(parsed)
+    if kind == PhoneNumberType.UNKNOWN or number_region is None:
+        return normalise(raw, region)  # refused, with its reason
+    return PhoneNumber(
+        e164=f"+{meta.country_code}{text}",
+        region=number_region,
+        number_type=_TYPE_NAMES.get(kind, "unknown"),
+        country_code=int(meta.country_code or 0),
+        national=text,
+    )

@@ -1,14 +1,18 @@
-"""Offline packs: an exact, compressed set of a country's labelled numbers with their category,
-and deltas between versions. No database; numpy only.
+"""Offline packs: an exact, compressed set of a calling zone's labelled numbers with their
+category, its suspicious numbers and number ranges, and deltas between versions. No database;
+numpy only.
 
-Format (all integers little-endian). A **pack**::
+Format 2 (all integers little-endian). A **pack**::
 
-    b"CYPK" | format u8 | country 3 bytes (ASCII, space-padded) | version u32 | created u64
-    | chunk u16 | sections u8 | per section: category code u8, byte length u32, an EF set
+    b"CYPK" | format u8 | zone 3 bytes (the calling code, ASCII, space-padded) | version u32
+    | created u64 | chunk u16 | sections u8 | per section: code u8, byte length u32, an EF set
 
-holds one *partitioned Elias-Fano* set per category. Splitting by category codes the category
-in about H(category) bits per number (the entropy of the category mix, under 2.3 bits) instead
-of a fixed 3, and numbers of one operator block, which tend to share a kind, stay close.
+holds one *partitioned Elias-Fano* set per non-empty section: codes 1-5 are the categories
+(exact labels: the phone blocks, except delivery), 8 the *suspicious* numbers (exact, warn
+only), and 16 + d the *suspicious ranges* of 10^d consecutive numbers, stored as ``key // 10^d``
+(warn only). Splitting by category codes the category in about H(category) bits per number
+instead of a fixed 3, and numbers of one operator block, which tend to share a kind, stay close.
+Empty sections are left out, so a small pack carries no fixed cost per category.
 
 An **EF set** of sorted distinct keys (see :func:`numbers.pack_key`) is cut into chunks of
 ``chunk`` keys. Per chunk the first key is stored whole (u64), the rest as Elias-Fano over their
@@ -18,10 +22,12 @@ chunk's own span. Chunks adapt to density: dense operator blocks cost few bits, 
 more. A lookup binary-searches the chunk heads and decodes one chunk (at most ``chunk`` keys).
 It is exact: a key is either stored or not, there are no false positives (not a Bloom filter).
 
-A **delta** (``b"CYDL"``) brings any version between ``base_version`` and ``version`` to exactly
-``version``: it lists the keys touched since the base, as "removed" (absent in the new version)
-and per-category "upserts" (their category in the new version). Applying it and re-encoding
-gives the new pack byte for byte; the SHA-256 of the result, carried in the delta, proves it.
+A **delta** (``b"CYDL"``) is the exact difference between two published versions: a 38-byte
+header (with the first 16 bytes of the new pack's SHA-256) and, as LEB128 varints, every key
+whose state differs (``gap << 4 | code``, code 0 = removed) and every range that appeared or
+went (``gap << 1 | present``). It has no per-section overhead, so a day's delta of a 500-number
+pack stays a few per cent of the pack. Applying it and re-encoding gives the new pack byte for
+byte; the hash proves it (a phone on another version gets a refusal and takes the full pack).
 
 No well-kept Python Elias-Fano library exists (the few on PyPI are unmaintained one-person
 projects), so this is ~150 lines of numpy bit-packing, tested against plain sorted arrays.
@@ -41,7 +47,7 @@ from canyu.calls.reputation import Category
 
 U64 = npt.NDArray[np.uint64]
 
-FORMAT = 1
+FORMAT = 2
 PACK_MAGIC = b"CYPK"
 DELTA_MAGIC = b"CYDL"
 DEFAULT_CHUNK = 64
@@ -53,9 +59,12 @@ CATEGORY_CODES: dict[Category, int] = {
     Category.OTHER: 5,
 }
 CODE_CATEGORIES = {code: category for category, code in CATEGORY_CODES.items()}
+SUSPICIOUS_CODE = 8  # exact numbers that only warn
+RANGE_CODE = 16  # + d: ranges of 10^d numbers that only warn
+MAX_RANGE_DIGITS = 9
 
 _PACK_HEADER = struct.Struct("<4sB3sIQHB")
-_DELTA_HEADER = struct.Struct("<4sB3sIIQH32sB")
+_DELTA_HEADER = struct.Struct("<4sB3sIIIH16s")
 _SECTION = struct.Struct("<BI")
 _SET_HEADER = struct.Struct("<II")
 _INDEX_HEADER = struct.Struct("<IIII")
@@ -253,22 +262,28 @@ class EFSet(_Chunks):
 # --- packs ------------------------------------------------------------------------------------
 
 
+_EMPTY = np.zeros(0, dtype=np.uint64)
+
+
 def _country_bytes(country: str) -> bytes:
     raw = country.encode("ascii")
     if not 1 <= len(raw) <= 3:
-        raise PackError(f"bad country {country!r}")
+        raise PackError(f"bad zone {country!r}")
     return raw.ljust(3)
 
 
 @dataclass
 class Pack:
-    """A country's labelled numbers: sorted uint64 keys per category."""
+    """A zone's labelled numbers (sorted uint64 keys per category), its suspicious numbers and
+    its suspicious ranges (block ids per number of digits). ``country`` is the zone."""
 
     country: str
     version: int
     created: int  # seconds since the epoch
     sets: dict[Category, U64] = field(default_factory=dict)
     chunk: int = DEFAULT_CHUNK
+    suspicious: U64 = field(default_factory=lambda: _EMPTY)
+    ranges: dict[int, U64] = field(default_factory=dict)
 
     @classmethod
     def from_entries(
@@ -278,13 +293,20 @@ class Pack:
         created: int,
         entries: Iterable[tuple[int, Category]] | Mapping[int, Category],
         chunk: int = DEFAULT_CHUNK,
+        *,
+        suspicious: Iterable[int] = (),
+        ranges: Mapping[int, Iterable[int]] | None = None,
     ) -> Pack:
         items = entries.items() if isinstance(entries, Mapping) else entries
         by_category: dict[Category, list[int]] = {c: [] for c in CATEGORY_CODES}
         for key, category in items:
             by_category[Category(category)].append(key)
-        sets = {c: np.unique(np.array(v, dtype=np.uint64)) for c, v in by_category.items()}
-        pack = cls(country, version, created, sets, chunk)
+        sets = {c: _sorted(v) for c, v in by_category.items()}
+        labelled = np.concatenate([*sets.values(), _EMPTY])
+        # A labelled number blocks: it is not also "suspicious".
+        warn = np.setdiff1d(_sorted(suspicious), labelled)
+        blocks = {d: _sorted(v) for d, v in (ranges or {}).items()}
+        pack = cls(country, version, created, sets, chunk, warn, blocks)
         pack.check_disjoint()
         return pack
 
@@ -293,11 +315,21 @@ class Pack:
         return sum(int(s.size) for s in self.sets.values())
 
     def check_disjoint(self) -> None:
-        keys = np.concatenate([*self.sets.values(), np.zeros(0, dtype=np.uint64)])
+        keys = np.concatenate([*self.sets.values(), self.suspicious, _EMPTY])
         if np.unique(keys).size != keys.size:
             raise PackError("a number is in two categories")
+        if any(not 1 <= d <= MAX_RANGE_DIGITS for d in self.ranges):
+            raise PackError("ranges are 10^1 to 10^9 numbers")
+
+    def sections(self) -> list[tuple[int, U64]]:
+        """(code, keys) of every non-empty section, in code order (the canonical layout)."""
+        out = [(code, self.sets.get(c, _EMPTY)) for c, code in CATEGORY_CODES.items()]
+        out.append((SUSPICIOUS_CODE, self.suspicious))
+        out += [(RANGE_CODE + d, self.ranges[d]) for d in sorted(self.ranges)]
+        return [(code, np.asarray(keys, dtype=np.uint64)) for code, keys in out if keys.size]
 
     def encode(self) -> bytes:
+        sections = self.sections()
         parts = [
             _PACK_HEADER.pack(
                 PACK_MAGIC,
@@ -306,42 +338,51 @@ class Pack:
                 self.version,
                 self.created,
                 self.chunk,
-                len(CATEGORY_CODES),
+                len(sections),
             )
         ]
-        for category, code in CATEGORY_CODES.items():
-            keys = self.sets.get(category, np.zeros(0, dtype=np.uint64))
-            data = encode_set(np.asarray(keys, dtype=np.uint64), self.chunk)
+        for code, keys in sections:
+            data = encode_set(keys, self.chunk)
             parts += [_SECTION.pack(code, len(data)), data]
         return b"".join(parts)
 
     def lookup(self, key: int) -> Category | None:
         k = np.uint64(key)
         for category, keys in self.sets.items():
-            i = int(np.searchsorted(keys, k))
-            if i < keys.size and keys[i] == k:
+            if _has(keys, k):
                 return category
         return None
 
 
+def _sorted(values: Iterable[int] | U64) -> U64:
+    return np.unique(np.fromiter((int(v) for v in values), dtype=np.uint64))
+
+
+def _has(keys: U64, key: np.uint64) -> bool:
+    i = int(np.searchsorted(keys, key))
+    return i < keys.size and keys[i] == key
+
+
 @dataclass(frozen=True)
 class PackHeader:
-    country: str
+    country: str  # the zone
     version: int
     created: int
     chunk: int
 
 
-def _sections(view: memoryview, pos: int, count: int, chunk: int) -> dict[Category, EFSet]:
-    out: dict[Category, EFSet] = {}
+def _sections(view: memoryview, pos: int, count: int, chunk: int) -> dict[int, EFSet]:
+    out: dict[int, EFSet] = {}
     for _ in range(count):
         if len(view) < pos + _SECTION.size:
             raise PackError("truncated section")
         code, length = _SECTION.unpack_from(view, pos)
         pos += _SECTION.size
-        if code not in CODE_CATEGORIES or len(view) < pos + length:
+        known = code in CODE_CATEGORIES or code == SUSPICIOUS_CODE
+        known = known or RANGE_CODE < code <= RANGE_CODE + MAX_RANGE_DIGITS
+        if not known or code in out or len(view) < pos + length:
             raise PackError("bad section")
-        out[CODE_CATEGORIES[code]] = EFSet(view[pos : pos + length], chunk)
+        out[code] = EFSet(view[pos : pos + length], chunk)
         pos += length
     if pos != len(view):
         raise PackError("trailing bytes")
@@ -359,7 +400,10 @@ class PackReader:
         if magic != PACK_MAGIC or fmt != FORMAT or chunk < 1:
             raise PackError("not a canyu pack of a known format")
         self.header = PackHeader(country.decode("ascii").strip(), version, created, chunk)
-        self.sets = _sections(view, _PACK_HEADER.size, count, chunk)
+        sections = _sections(view, _PACK_HEADER.size, count, chunk)
+        self.sets = {c: sections[code] for c, code in CATEGORY_CODES.items() if code in sections}
+        self.suspicious = sections.get(SUSPICIOUS_CODE)
+        self.ranges = {code - RANGE_CODE: s for code, s in sections.items() if code > RANGE_CODE}
         self.sha256 = hashlib.sha256(data).hexdigest()
         self.size = len(data)
 
@@ -373,10 +417,23 @@ class PackReader:
                 return category
         return None
 
+    def is_suspicious(self, key: int) -> bool:
+        """A warn-only signal: the number itself was reported, or it lies in a range where many
+        were. Exact labels (:meth:`lookup`) come first."""
+        if self.suspicious is not None and key in self.suspicious:
+            return True
+        return any(key // 10**d in blocks for d, blocks in self.ranges.items())
+
     def to_pack(self) -> Pack:
         h = self.header
         return Pack(
-            h.country, h.version, h.created, {c: s.decode() for c, s in self.sets.items()}, h.chunk
+            h.country,
+            h.version,
+            h.created,
+            {c: s.decode() for c, s in self.sets.items()},
+            h.chunk,
+            self.suspicious.decode() if self.suspicious is not None else _EMPTY,
+            {d: s.decode() for d, s in self.ranges.items()},
         )
 
 
@@ -394,97 +451,164 @@ class DeltaHeader:
     version: int
     created: int
     chunk: int
-    sha256: str  # of the pack this delta produces
+    sha256: str  # first 16 bytes (hex) of the SHA-256 of the pack this delta produces
+
+
+def _codes(pack: Pack) -> tuple[U64, npt.NDArray[np.int64]]:
+    """Every key of a pack with its section code, sorted by key."""
+    parts = [(pack.sets.get(c, _EMPTY), code) for c, code in CATEGORY_CODES.items()]
+    parts.append((pack.suspicious, SUSPICIOUS_CODE))
+    keys = np.concatenate([k for k, _ in parts] + [_EMPTY])
+    codes = np.concatenate(
+        [np.full(k.size, c, np.int64) for k, c in parts] + [np.zeros(0, np.int64)]
+    )
+    order = np.argsort(keys, kind="stable")
+    return keys[order], codes[order]
+
+
+def _state(pack: Pack) -> dict[int, int]:
+    keys, codes = _codes(pack)
+    return dict(zip(keys.tolist(), codes.tolist(), strict=True))
 
 
 def touched(old: Pack, new: Pack) -> U64:
     """Keys whose presence or category differs between two packs."""
-    changed = [
-        np.setxor1d(
-            old.sets.get(c, np.zeros(0, np.uint64)), new.sets.get(c, np.zeros(0, np.uint64))
-        )
-        for c in CATEGORY_CODES
-    ]
-    return np.unique(np.concatenate([*changed, np.zeros(0, np.uint64)])).astype(np.uint64)
+    before, after = _state(old), _state(new)
+    changed = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
+    return np.array(sorted(changed), dtype=np.uint64)
 
 
-def make_delta(new: Pack, touched_keys: U64, *, base_version: int) -> bytes:
-    """A delta that turns any version from ``base_version`` on into ``new``, given every key
-    touched since then (extra keys are harmless; missing ones are caught by the SHA-256)."""
-    touched_keys = np.unique(np.asarray(touched_keys, dtype=np.uint64))
-    present = np.concatenate([*new.sets.values(), np.zeros(0, np.uint64)])
-    removed = np.setdiff1d(touched_keys, present, assume_unique=True)
-    sha = hashlib.sha256(new.encode()).digest()
+def _varints(values: Iterable[int]) -> bytes:
+    out = bytearray()
+    for value in values:
+        while value >= 0x80:
+            out.append((value & 0x7F) | 0x80)
+            value >>= 7
+        out.append(value)
+    return bytes(out)
+
+
+class _VarintReader:
+    def __init__(self, data: memoryview, pos: int) -> None:
+        self.data = data
+        self.pos = pos
+
+    def next(self) -> int:
+        value = shift = 0
+        while True:
+            if self.pos >= len(self.data) or shift > 63:
+                raise PackError("truncated delta")
+            byte = self.data[self.pos]
+            self.pos += 1
+            value |= (byte & 0x7F) << shift
+            shift += 7
+            if byte < 0x80:
+                return value
+
+
+def _gaps(keys: Iterable[int]) -> list[int]:
+    out, previous = [], 0
+    for key in keys:
+        out.append(key - previous)
+        previous = key
+    return out
+
+
+def make_delta(old: Pack, new: Pack) -> bytes:
+    """The exact difference from ``old`` (a published version) to ``new``."""
+    before, after = _state(old), _state(new)
+    keys = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+    entries = [gap << 4 | after.get(k, 0) for gap, k in zip(_gaps(keys), keys, strict=True)]
     parts = [
         _DELTA_HEADER.pack(
             DELTA_MAGIC,
             FORMAT,
             _country_bytes(new.country),
-            base_version,
+            old.version,
             new.version,
             new.created,
             new.chunk,
-            sha,
-            len(CATEGORY_CODES) + 1,
-        )
+            hashlib.sha256(new.encode()).digest()[:16],
+        ),
+        _varints([len(entries), *entries]),
     ]
-    removed_data = encode_set(removed, new.chunk)
-    parts += [_SECTION.pack(0, len(removed_data)), removed_data]
-    for category, code in CATEGORY_CODES.items():
-        keys = new.sets.get(category, np.zeros(0, np.uint64))
-        upserts = np.intersect1d(keys, touched_keys, assume_unique=True)
-        data = encode_set(upserts, new.chunk)
-        parts += [_SECTION.pack(code, len(data)), data]
+    groups = []
+    for d in sorted(old.ranges.keys() | new.ranges.keys()):
+        was, now = old.ranges.get(d, _EMPTY), new.ranges.get(d, _EMPTY)
+        flips = np.setxor1d(was, now).tolist()
+        if flips:
+            present = set(np.intersect1d(now, flips).tolist())
+            flags = [gap << 1 | (b in present) for gap, b in zip(_gaps(flips), flips, strict=True)]
+            groups.append(_varints([d, len(flags), *flags]))
+    parts += [_varints([len(groups)]), *groups]
     return b"".join(parts)
 
 
-def read_delta(data: bytes) -> tuple[DeltaHeader, U64, dict[Category, U64]]:
+def read_delta(data: bytes) -> tuple[DeltaHeader, dict[int, int], dict[int, dict[int, bool]]]:
+    """The header, {key: new code (0 = removed)} and {digits: {block: present}}."""
     view = memoryview(data)
     if len(view) < _DELTA_HEADER.size:
         raise PackError("not a delta: too short")
-    magic, fmt, country, base, version, created, chunk, sha, count = _DELTA_HEADER.unpack_from(view)
+    magic, fmt, country, base, version, created, chunk, sha = _DELTA_HEADER.unpack_from(view)
     if magic != DELTA_MAGIC or fmt != FORMAT or chunk < 1:
         raise PackError("not a canyu delta of a known format")
     header = DeltaHeader(country.decode("ascii").strip(), base, version, created, chunk, sha.hex())
-    pos = _DELTA_HEADER.size
-    removed: U64 | None = None
-    upserts: dict[Category, U64] = {}
-    for _ in range(count):
-        if len(view) < pos + _SECTION.size:
-            raise PackError("truncated section")
-        code, length = _SECTION.unpack_from(view, pos)
-        pos += _SECTION.size
-        if len(view) < pos + length or (code != 0 and code not in CODE_CATEGORIES):
-            raise PackError("bad section")
-        keys = EFSet(view[pos : pos + length], chunk).decode()
-        pos += length
-        if code == 0:
-            removed = keys
-        else:
-            upserts[CODE_CATEGORIES[code]] = keys
-    if removed is None or pos != len(view):
+    reader = _VarintReader(view, _DELTA_HEADER.size)
+    changes: dict[int, int] = {}
+    key = 0
+    for _ in range(reader.next()):
+        value = reader.next()
+        key += value >> 4
+        code = value & 0xF
+        if code and code not in CODE_CATEGORIES and code != SUSPICIOUS_CODE:
+            raise PackError("bad delta entry")
+        changes[key] = code
+    ranges: dict[int, dict[int, bool]] = {}
+    for _ in range(reader.next()):
+        digits = reader.next()
+        if not 1 <= digits <= MAX_RANGE_DIGITS or digits in ranges:
+            raise PackError("bad delta ranges")
+        block, flips = 0, {}
+        for _ in range(reader.next()):
+            value = reader.next()
+            block += value >> 1
+            flips[block] = bool(value & 1)
+        ranges[digits] = flips
+    if reader.pos != len(view):
         raise PackError("bad delta layout")
-    return header, removed, upserts
+    return header, changes, ranges
 
 
 def apply_delta(base: Pack, delta: bytes) -> tuple[Pack, bytes]:
     """Apply ``delta`` to ``base``; return the new pack and its encoding. Raises PackError if
-    the delta is for another country or version range, or the result is not the pack it names."""
-    header, removed, upserts = read_delta(delta)
+    the delta is for another zone or version range, or the result is not the pack it names."""
+    header, changes, range_flips = read_delta(delta)
     if header.country != base.country:
         raise PackError(f"delta for {header.country}, pack of {base.country}")
     if not header.base_version <= base.version < header.version:
         raise PackError(
             f"delta {header.base_version}->{header.version} does not apply to {base.version}"
         )
-    drop = np.unique(np.concatenate([removed, *upserts.values()]))
-    sets: dict[Category, U64] = {}
-    for category in CATEGORY_CODES:
-        keys = np.setdiff1d(base.sets.get(category, np.zeros(0, np.uint64)), drop)
-        add = upserts.get(category, np.zeros(0, np.uint64))
-        sets[category] = np.union1d(keys, add).astype(np.uint64)
-    new = Pack(header.country, header.version, header.created, sets, header.chunk)
+    state = _state(base)
+    state.update(changes)
+    by_code: dict[int, list[int]] = {}
+    for key, code in state.items():
+        by_code.setdefault(code, []).append(key)
+    ranges = {d: set(v.tolist()) for d, v in base.ranges.items()}
+    for d, flips in range_flips.items():
+        blocks = ranges.setdefault(d, set())
+        for block, present in flips.items():
+            (blocks.add if present else blocks.discard)(block)
+    new = Pack(
+        header.country,
+        header.version,
+        header.created,
+        {c: _sorted(by_code.get(code, [])) for c, code in CATEGORY_CODES.items()},
+        header.chunk,
+        _sorted(by_code.get(SUSPICIOUS_CODE, [])),
+        {d: _sorted(v) for d, v in ranges.items() if v},
+    )
     encoded = new.encode()
-    if hashlib.sha256(encoded).hexdigest() != header.sha256:
+    if hashlib.sha256(encoded).hexdigest()[:32] != header.sha256:
         raise PackError("the delta does not produce the pack it promises (base has drifted)")
     return new, encoded

@@ -8,14 +8,24 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from canyu.calls.reputation import Thresholds
+from canyu.markets.geo import world
+from canyu.markets.scoring import HOME_MARKET
+
+
+def _home_region() -> str:
+    """The home market's ISO alpha-2 code: the fallback when CANYU_DEFAULT_REGION is not set."""
+    home = world().resolve(HOME_MARKET)
+    return home.iso2 if home is not None and home.iso2 else "001"
 
 
 class CallsSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="CANYU_CALLS_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="CANYU_CALLS_", env_file=".env", extra="ignore", populate_by_name=True
+    )
 
     # --- reputation (see canyu.calls.reputation.Thresholds) -----------------------------------
     label_score: float = Field(3.0, gt=0, description="Weighted evidence needed for a label.")
@@ -39,8 +49,23 @@ class CallsSettings(BaseSettings):
     # --- marks ------------------------------------------------------------------------------
     # Per friend, in the `limits` notation; beyond it marks get 429.
     mark_rate: str = "20/minute;200/hour;1000/day"
-    # The region assumed for numbers written without +country code when none is given.
-    default_region: str = "CN"
+    # The region assumed for numbers written without +country code when none is given (marks,
+    # imports, pages): CANYU_DEFAULT_REGION, the deployment's home region (CANYU_CALLS_DEFAULT_
+    # REGION also works). The fallback is the home market's.
+    default_region: str = Field(
+        default_factory=_home_region,
+        validation_alias=AliasChoices("CANYU_DEFAULT_REGION", "CANYU_CALLS_DEFAULT_REGION"),
+    )
+
+    # --- complaint feeds and the range signal (canyu.calls.feeds, canyu.calls.ranges) ----------
+    # A number is labelled by feeds when their decayed evidence reaches this (two complaints
+    # this week, with weight 1) and is "suspicious" (warn) from this (one in the last week).
+    feed_label_score: float = Field(2.0, gt=0)
+    feed_warn_score: float = Field(0.5, gt=0)
+    feed_half_life_days: float = Field(7.0, gt=0, description="Default half-life of a new feed.")
+    # Suspicious ranges cover at most this share of the zone's valid numbers: the warn rate on
+    # random numbers (docs/calls.md has how it was chosen).
+    range_budget: float = Field(0.0004, ge=0, le=0.01)
 
     # --- private lookups ----------------------------------------------------------------------
     # Devices send the first N hex characters of SHA-256(E.164). N is the longest length in

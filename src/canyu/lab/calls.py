@@ -52,12 +52,12 @@ def pack_figures(count: int, *, seed: int = 1, clustered: float = 0.6) -> dict[s
     later = synth.pack_of(day_keys, day_codes, version=2, created=1_700_086_400)
     later_data = later.encode()
     started = time.perf_counter()
-    delta = packs.make_delta(later, packs.touched(pack, later), base_version=1)
+    delta = packs.make_delta(pack, later)
     delta_seconds = time.perf_counter() - started
 
     with tempfile.TemporaryDirectory(prefix="canyu-pack-bench-") as tmp:
         phone = CallsClient("http://127.0.0.1:9", "unused", data_dir=Path(tmp), default_region="CN")
-        phone._install("CN", data)
+        phone._install("86", data)
         started = time.perf_counter()
         _applied, encoded = packs.apply_delta(packs.decode(data), delta)
         apply_seconds = time.perf_counter() - started
@@ -76,7 +76,7 @@ def pack_figures(count: int, *, seed: int = 1, clustered: float = 0.6) -> dict[s
             _spam, category = phone.is_spam(number)
             timings.append((time.perf_counter() - t) * 1e6)
             found += category is not None
-        reader = phone.current_pack("CN")
+        reader = phone.current_pack("86")
         assert reader is not None
         raw = []
         for key in np.concatenate([hits, misses])[:1000]:

@@ -84,7 +84,7 @@ def labelled_numbers(
 
 
 def pack_of(
-    keys: np.ndarray, codes: np.ndarray, *, country: str = "CN", version: int = 1, created: int = 0
+    keys: np.ndarray, codes: np.ndarray, *, country: str = "86", version: int = 1, created: int = 0
 ) -> Pack:
     sets = {c: np.sort(keys[codes == code]).astype(np.uint64) for c, code in CATEGORY_CODES.items()}
     return Pack(country, version, created, sets)

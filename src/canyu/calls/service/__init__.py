@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from canyu.calls.service.common import (
     CATEGORIES,
-    EVENT_MARGIN,
     MAX_BUSINESS,
     MAX_REASON,
     SOURCES,
@@ -29,7 +28,15 @@ from canyu.calls.service.decisions import (
     review_queue,
     verify_code,
 )
-from canyu.calls.service.imports import ImportReport, import_marks
+from canyu.calls.service.feeds import (
+    FeedImported,
+    FeedLine,
+    FeedOptions,
+    end_of,
+    feed_lines,
+    import_feed,
+)
+from canyu.calls.service.imports import ImportReport, import_marks, reason_of
 from canyu.calls.service.lookups import BucketEntry, labelled_total, lookup_bucket, prefix_length
 from canyu.calls.service.marks import MarkResult, get_number, list_marks, mark_number, withdraw_mark
 from canyu.calls.service.packs import (
@@ -37,7 +44,8 @@ from canyu.calls.service.packs import (
     build_due_packs,
     build_pack,
     publish_pack,
-    regions_due,
+    resolve_zone,
+    zones_due,
 )
 from canyu.calls.service.scoring import recompute_reporter_stats, rescore, rescore_dirty
 from canyu.calls.service.views import (
@@ -50,13 +58,15 @@ from canyu.calls.service.views import (
 
 __all__ = [
     "CATEGORIES",
-    "EVENT_MARGIN",
     "MAX_BUSINESS",
     "MAX_REASON",
     "SOURCES",
     "BucketEntry",
     "BuiltPack",
     "CodeSent",
+    "FeedImported",
+    "FeedLine",
+    "FeedOptions",
     "ImportReport",
     "MarkResult",
     "NotVerified",
@@ -66,9 +76,12 @@ __all__ = [
     "build_pack",
     "decide_appeal",
     "decide_number",
+    "end_of",
+    "feed_lines",
     "file_appeal",
     "first_publication_after",
     "get_number",
+    "import_feed",
     "import_marks",
     "label_reporters",
     "labelled_total",
@@ -81,14 +94,16 @@ __all__ = [
     "parse_region",
     "prefix_length",
     "publish_pack",
+    "reason_of",
     "recompute_reporter_stats",
-    "regions_due",
     "request_code",
     "rescore",
     "rescore_dirty",
+    "resolve_zone",
     "review_queue",
     "stats",
     "summarise",
     "verify_code",
     "withdraw_mark",
+    "zones_due",
 ]

@@ -6,7 +6,6 @@ import hashlib
 import hmac
 import ipaddress
 import logging
-from datetime import timedelta
 
 from canyu.calls import numbers
 from canyu.calls.reputation import Category
@@ -18,9 +17,6 @@ CATEGORIES = tuple(c.value for c in Category)
 SOURCES = ("portal", "device", "import")
 MAX_REASON = 2_000
 MAX_BUSINESS = 120
-# How far back label events are read beyond a base pack's build time: commits can land after
-# the moment they were stamped. Extra keys in a delta are harmless.
-EVENT_MARGIN = timedelta(minutes=10)
 
 
 class NotVerified(CanyuError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from canyu.accounts import service as accounts
 from canyu.accounts.models import User
+from canyu.calls import numbers
 from canyu.calls.service.common import parse_category, parse_number
 from canyu.calls.service.marks import mark_number
 from canyu.calls.service.scoring import rescore_dirty
@@ -65,7 +67,8 @@ def import_marks(
         report.rows += 1
         try:
             parse_category(row.get("category") or "")
-            parse_number(row.get("number") or "", (row.get("region") or "").strip() or "CN")
+            region = (row.get("region") or "").strip() or settings.default_region
+            phone = parse_number(row.get("number") or "", region)
             reporter = (row.get("reporter") or "").strip()
             if reporter not in users:
                 users[reporter] = _import_user(
@@ -74,6 +77,8 @@ def import_marks(
                     create_reporters,
                     password_hash,
                     _parse_time(row.get("time") or ""),
+                    # A created reporter lives where the number they were called from does.
+                    phone.region if numbers.is_region(phone.region) else region,
                 )
             user = users[reporter]
             if user is None:
@@ -87,7 +92,7 @@ def import_marks(
                     user=user,
                     number=row.get("number") or "",
                     category=row.get("category") or "",
-                    region=(row.get("region") or "").strip() or None,
+                    region=region,
                     network=network,
                     source="import",
                     at=_parse_time(row.get("time") or ""),
@@ -96,8 +101,7 @@ def import_marks(
                 )
             report.marks += 1
         except CanyuError as exc:
-            key = exc.message.split(":")[0][:80]
-            report.errors[key] += 1
+            report.errors[reason_of(exc)] += 1
             if len(report.examples) < 10:
                 report.examples.append(f"row {report.rows}: {exc.message}")
         if report.rows % commit_every == 0:
@@ -108,8 +112,22 @@ def import_marks(
     return report
 
 
+def reason_of(exc: CanyuError) -> str:
+    """What a refused row has in common with others refused alike (one summary line per reason,
+    not one per number): the number's reason, or the message without its quoted values."""
+    reason = exc.details.get("reason") if isinstance(exc.details, dict) else None
+    if isinstance(reason, str):
+        return reason
+    return re.sub(r"'[^']*'|\"[^\"]*\"", "…", exc.message)[:100]
+
+
 def _import_user(
-    session: Session, reporter: str, create: bool, password_hash: str, first_mark: datetime
+    session: Session,
+    reporter: str,
+    create: bool,
+    password_hash: str,
+    first_mark: datetime,
+    country: str,
 ) -> User | None:
 
     if not reporter:
@@ -126,7 +144,7 @@ def _import_user(
         password="unused-" + secrets.token_urlsafe(12),
         display_name=email.split("@")[0][:80] or "friend",
         locale="en",
-        country="CN",
+        country=country,
         password_hash=password_hash,
     )
     user.created_at = first_mark

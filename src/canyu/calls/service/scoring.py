@@ -12,10 +12,12 @@ from sqlalchemy import Select, bindparam, case, delete, func, select
 from sqlalchemy.orm import Session
 
 from canyu.accounts.models import User
-from canyu.calls import reputation
+from canyu.calls import feeds, reputation
 from canyu.calls.models import (
     CallMark,
     Decision,
+    Feed,
+    FeedReport,
     LabelEvent,
     Number,
     ReporterStats,
@@ -86,6 +88,48 @@ def _evidence(session: Session, number_ids: Sequence[int]) -> dict[int, list[rep
     return out
 
 
+def _feed_evidence(
+    session: Session, number_ids: Sequence[int], when: datetime
+) -> dict[int, dict[Category, float]]:
+    """Feeds' evidence per number and category as of ``when`` (later complaints not counted)."""
+    rows = session.execute(
+        select(
+            FeedReport.number_id,
+            FeedReport.day,
+            FeedReport.count,
+            Feed.category,
+            Feed.weight,
+            Feed.half_life_days,
+        )
+        .join(Feed, Feed.id == FeedReport.feed_id)
+        .where(
+            FeedReport.number_id.in_(bindparam("number_ids", expanding=True)),
+            FeedReport.day <= when.date(),
+        ),
+        {"number_ids": list(number_ids)},
+    ).all()
+    out: dict[int, dict[Category, float]] = defaultdict(lambda: defaultdict(float))
+    for number_id, day, count, category, weight, half_life in rows:
+        out[number_id][Category(category)] += feeds.evidence(
+            [(day, count)], as_of=when.date(), weight=weight, half_life_days=half_life
+        )
+    return out
+
+
+def feed_label(
+    evidence: dict[Category, float], *, settings: CallsSettings, labelled: bool
+) -> Category | None:
+    """The label feeds alone give: their evidence reaches ``feed_label_score`` (a label stays
+    down to the same share of it as friends' labels do: hysteresis)."""
+    needed = settings.feed_label_score
+    if labelled:
+        needed *= min(1.0, settings.unlabel_score / settings.label_score)
+    if sum(evidence.values()) + 1e-9 < needed:
+        return None
+    rank = {c: i for i, c in enumerate(reputation.SEVERITY)}
+    return max(evidence, key=lambda c: (round(evidence[c], 9), -rank[c]))
+
+
 def rescore(
     session: Session,
     *,
@@ -93,25 +137,33 @@ def rescore(
     settings: CallsSettings,
     now: datetime | None = None,
     evidence: list[reputation.Mark] | None = None,
+    feed: dict[Category, float] | None = None,
 ) -> reputation.Assessment:
-    """Score ``number`` from its marks and apply the label rules (team decisions first)."""
+    """Score ``number`` from its marks and the feeds' complaints, and apply the label rules
+    (team decisions first, then friends' marks with their trust rules, then feeds)."""
     when = now or utcnow()
     marks = evidence if evidence is not None else _evidence(session, [number.id]).get(number.id, [])
+    if feed is None:
+        feed = _feed_evidence(session, [number.id], when).get(number.id, {})
     crowd_labelled = number.label is not None and number.decision is None
     result = reputation.assess(
         marks, now=when.timestamp(), thresholds=settings.thresholds(), labelled=crowd_labelled
     )
     number.score = result.score
+    number.feed_score = sum(feed.values())
     number.marks_count = len(marks)
     number.needs_rescore = False
+    by_feed = feed_label(feed, settings=settings, labelled=crowd_labelled)
     if number.decision == Decision.LABEL:
         label: str | None = number.decision_category
     elif number.decision == Decision.CLEAR:
         label = None
         # A verified business is never labelled by the crowd; strong evidence asks the team.
-        number.needs_review = result.label is not None
+        number.needs_review = result.label is not None or by_feed is not None
+    elif result.label is not None:
+        label = result.label.value
     else:
-        label = result.label.value if result.label else None
+        label = by_feed.value if by_feed else None
     _set_label(session, number, label, when)
     return result
 
@@ -142,7 +194,9 @@ def rescore_dirty(
         batch = list(session.scalars(query.order_by(Number.id).limit(min(limit - done, 500))))
         if not batch:
             return done
-        evidence = _evidence(session, [n.id for n in batch])
+        ids = [n.id for n in batch]
+        evidence = _evidence(session, ids)
+        feed = _feed_evidence(session, ids, now or utcnow())
         for number in batch:
             rescore(
                 session,
@@ -150,6 +204,7 @@ def rescore_dirty(
                 settings=settings,
                 now=now,
                 evidence=evidence.get(number.id, []),
+                feed=feed.get(number.id, {}),
             )
         session.flush()
         done += len(batch)
