@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Annotated
 
@@ -63,9 +64,118 @@ def import_marks(
     finally:
         database.dispose()
     err.print(f"[green]{report.marks}[/green] marks from {report.rows} rows")
-    for reason, count in report.errors.most_common():
-        err.print(f"  skipped {count}: {reason}", markup=False)
-    for example in report.examples:
+    print_skipped(report.errors, report.examples)
+
+
+@app.command("import-feed")
+def import_feed(
+    file: Annotated[Path, typer.Argument(help="A feed file (see --format).")],
+    source: Annotated[str, typer.Option("--source", help="The feed's name, e.g. FTC.")],
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="ftc-json (a JSON list of numbers, one per complaint) or csv (number[,date,"
+            "count,region]).",
+        ),
+    ],
+    weight: Annotated[
+        float | None, typer.Option(help="Weight of one complaint (default 1; kept per feed).")
+    ] = None,
+    half_life: Annotated[
+        float | None, typer.Option("--half-life", help="Days for a complaint to count half.")
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="The day the complaints are dated and scored at (YYYY-MM-DD); default the day "
+            "in the file's name, else today.",
+        ),
+    ] = None,
+    region: Annotated[
+        str | None,
+        typer.Option(
+            help="Region of numbers without +country code (default CANYU_DEFAULT_REGION)."
+        ),
+    ] = None,
+    category: Annotated[
+        str | None, typer.Option(help="What its labels say (default telemarketing).")
+    ] = None,
+    provenance: Annotated[
+        str | None, typer.Option(help="Where the feed comes from, shown to the team.")
+    ] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Import a complaint feed (a regulator's or a carrier's) as a source with its own weight
+    and decay, not as friends' marks; numbers are scored as of the feed's own day."""
+    import time
+    from datetime import date
+
+    from canyu.calls import feeds, service
+    from canyu.calls.settings import get_calls_settings
+    from canyu.db import Database, utcnow
+    from canyu.errors import CanyuError
+
+    if not file.is_file():
+        raise fail(f"no such file: {file}")
+    if fmt not in feeds.FORMATS:
+        raise fail(f"--format must be one of {', '.join(feeds.FORMATS)}")
+    try:
+        day = date.fromisoformat(as_of) if as_of else feeds.day_from_name(file.name)
+    except ValueError:
+        raise fail(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)") from None
+    day = day or utcnow().date()
+    settings = get_calls_settings()
+    data = file.read_bytes()
+    started = time.perf_counter()
+    try:
+        with progress_bar(err, unit="complaints") as bar:
+            task = bar.add_task("reading complaints", total=feeds.count_rows(data, fmt))
+            rows = feeds.read_feed(
+                data,
+                fmt,
+                region=(region or settings.default_region).upper(),
+                day=day,
+                progress=lambda done: bar.update(task, completed=done),
+            )
+    except feeds.FeedError as exc:
+        raise fail(f"{file}: {exc}; nothing was imported") from None
+    database = open_database(database_url)
+    assert isinstance(database, Database)
+    options = service.FeedOptions(source, fmt, region, weight, half_life, category, provenance)
+    try:
+        with (
+            err.status(f"writing and scoring {len(rows.numbers):,} numbers") as status,
+            database.session() as session,
+        ):
+            done = service.import_feed(
+                session,
+                rows=rows,
+                options=options,
+                as_of=day,
+                file_name=file.name,
+                settings=settings,
+                progress=lambda stage: status.update(f"{stage}: {len(rows.numbers):,} numbers"),
+            )
+    except CanyuError as exc:
+        raise fail(f"{exc.message} Nothing was imported.") from None
+    finally:
+        database.dispose()
+    seconds = time.perf_counter() - started
+    err.print(
+        f"[green]{done.complaints:,}[/green] complaints about {done.numbers:,} numbers "
+        f"({done.new_numbers:,} new) into feed {done.feed}, as of {done.as_of}: "
+        f"{done.labelled:,} newly labelled; {rows.rows / seconds:,.0f} complaints/s"
+    )
+    print_skipped(rows.errors, rows.examples)
+
+
+def print_skipped(errors: Counter[str], examples: list[str]) -> None:
+    """One line per reason with its count, then a few examples."""
+    for reason, count in errors.most_common():
+        err.print(f"  skipped {count:,}: {reason}", markup=False)
+    for example in examples:
         err.print(f"    {example}", markup=False, style="dim")
 
 
@@ -95,7 +205,8 @@ def train_sms(
 @app.command("pack")
 def build_packs(
     country: Annotated[
-        str | None, typer.Option("--country", help="One region (e.g. CN); default: all due.")
+        str | None,
+        typer.Option("--country", help="One zone (+1, +86) or a region of it; default: all due."),
     ] = None,
     database_url: DatabaseUrl = None,
 ) -> None:
@@ -127,11 +238,11 @@ def build_packs(
     if not built:
         err.print("no region has new labels; nothing to build")
     table = Table(title="calls packs")
-    for column in ("region", "version", "numbers", "bytes", "bits/number", "deltas", "published"):
+    for column in ("zone", "version", "numbers", "bytes", "bits/number", "deltas", "published"):
         table.add_column(column)
     for pack in built:
         table.add_row(
-            pack.region,
+            f"+{pack.region}",
             str(pack.version),
             str(pack.count),
             str(pack.size),

@@ -128,6 +128,46 @@ def bench_pack(
     Console().print(table)
 
 
+def bench_calls_feed(
+    train: Annotated[list[Path], typer.Option("--train", help="Training days (ftc-json files).")],
+    test: Annotated[Path, typer.Option("--test", help="The day to test on (ftc-json).")],
+    random_numbers: Annotated[
+        int, typer.Option("--random", help="Random valid numbers the cost is measured on.")
+    ] = 100_000,
+    json_output: JsonFlag = False,
+) -> None:
+    """Complaint feeds back-tested: share of the test day's complaints blocked or warned on,
+    share of random valid numbers flagged, pack and delta size; the parent's rules beside."""
+    from canyu.calls.settings import get_calls_settings
+    from canyu.lab.calls_feed import feed_figures
+
+    missing = [str(p) for p in [*train, test] if not p.is_file()]
+    if missing:
+        raise fail(f"no such file: {', '.join(missing)}")
+    if not 1_000 <= random_numbers <= 1_000_000:
+        raise fail("--random must be between 1,000 and 1,000,000")
+    with err.status("reading the days, building packs, probing random numbers"):
+        try:
+            figures = feed_figures(
+                train, test, settings=get_calls_settings(), random_numbers=random_numbers
+            )
+        except ValueError as exc:
+            raise fail(str(exc)) from None
+    if json_output:
+        typer.echo(json.dumps(figures))
+        return
+    table = Table(title=f"complaint feeds, zone {figures['zone']}: train {len(train)} days")
+    for column, justify in (("figure", "left"), ("parent", "right"), ("this", "right")):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    table.add_column("goal")
+    goals = {"intercepted_share": ">= 0.20", "random_flagged_share": "<= 0.0005"}
+    for key, value in figures["parent"].items():
+        mine = figures[key]
+        shown = [f"{v:.4f}" if isinstance(v, float) else str(v) for v in (value, mine)]
+        table.add_row(key, *shown, goals.get(key, ""))
+    Console().print(table)
+
+
 def bench_sms(
     dataset: Annotated[Path, typer.Option("--dataset", help="label<TAB>text file.")],
     folds: Annotated[int, typer.Option(help="Stratified cross-validation folds.")] = 5,
@@ -421,6 +461,9 @@ def register(bench_app: typer.Typer, device_app: typer.Typer) -> None:
         bench_abuse
     )
     bench_app.command("pack", help="Offline pack size, deltas and device lookup time.")(bench_pack)
+    bench_app.command(
+        "calls-feed", help="Complaint feeds back-tested: intercepted, random flagged, packs."
+    )(bench_calls_feed)
     bench_app.command("sms", help="SMS spam classifier by stratified cross-validation.")(bench_sms)
     bench_app.command("calls-replay", help="Marks through the HTTP API: throughput, freshness.")(
         bench_replay

@@ -6,9 +6,9 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TypeVar
+from typing import TypeVar, cast
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from canyu.calls import feeds, numbers
@@ -17,7 +17,7 @@ from canyu.calls.reputation import Category
 from canyu.calls.service.common import parse_category, parse_region
 from canyu.calls.service.scoring import rescore_dirty
 from canyu.calls.settings import CallsSettings
-from canyu.db import utcnow
+from canyu.db import Base, utcnow
 from canyu.errors import InvalidInput
 
 T = TypeVar("T")
@@ -88,6 +88,11 @@ def _feed(session: Session, options: FeedOptions, settings: CallsSettings) -> Fe
     return feed
 
 
+def _table(model: type[Base]) -> Table:
+    """The Core table: executemany without the ORM's per-row bookkeeping (bulk imports)."""
+    return cast(Table, model.__table__)
+
+
 def _chunks(items: Sequence[T]) -> Iterable[list[T]]:
     for start in range(0, len(items), CHUNK):
         yield list(items[start : start + CHUNK])
@@ -99,13 +104,15 @@ def _number_ids(session: Session, found: dict[str, tuple[str, str]]) -> tuple[di
     wanted = sorted(found)
     for chunk in _chunks(wanted):
         ids.update(
-            session.execute(select(Number.e164, Number.id).where(Number.e164.in_(chunk))).tuples()
+            session.execute(select(Number.e164, Number.id).where(Number.e164.in_(chunk)))
+            .tuples()
+            .all()
         )
     missing = [e164 for e164 in wanted if e164 not in ids]
     if missing:
         now = utcnow()
         session.execute(
-            insert(Number),
+            insert(_table(Number)),
             [
                 {
                     "e164": e164,
@@ -120,9 +127,9 @@ def _number_ids(session: Session, found: dict[str, tuple[str, str]]) -> tuple[di
         )
         for chunk in _chunks(missing):
             ids.update(
-                session.execute(
-                    select(Number.e164, Number.id).where(Number.e164.in_(chunk))
-                ).tuples()
+                session.execute(select(Number.e164, Number.id).where(Number.e164.in_(chunk)))
+                .tuples()
+                .all()
             )
     return ids, len(missing)
 
@@ -161,7 +168,9 @@ def import_feed(
                         FeedReport.day == day,
                         FeedReport.number_id.in_(chunk),
                     )
-                ).tuples()
+                )
+                .tuples()
+                .all()
             )
         if existing:
             session.execute(
@@ -174,7 +183,7 @@ def import_feed(
         fresh = [n for n in counts if n not in existing]
         if fresh:
             session.execute(
-                insert(FeedReport),
+                insert(_table(FeedReport)),
                 [
                     {"feed_id": feed.id, "number_id": n, "day": day, "count": counts[n]}
                     for n in fresh
