@@ -169,10 +169,17 @@ def test_device_lookup_finds_labelled_numbers_and_never_sends_or_logs_the_number
     token = device(friend())
     sent: list[str] = []
     calls_client.event_hooks = {"request": [lambda r: sent.append(str(r.url))], "response": []}
-    phone = CallsClient("http://testserver", token, data_dir=tmp_path, http=calls_client)  # type: ignore[arg-type]
+    phone = CallsClient(
+        "http://testserver",
+        token,
+        data_dir=tmp_path,  # type: ignore[arg-type]
+        default_region="CN",
+        http=calls_client,  # type: ignore[arg-type]
+    )
     caplog.set_level(logging.DEBUG)
     verdict = phone.lookup("13800138000")
     assert (verdict.spam, verdict.category, verdict.reporters) == (True, "fraud", 7)
+    assert verdict.action == "block"
     delivery = phone.lookup("+8613900001111")
     assert (delivery.spam, delivery.category) == (False, "delivery")  # labelled, not blocked
     clean = phone.lookup("+8613700001111")

@@ -106,14 +106,14 @@ def test_pack_command_builds_due_regions(
         )
     result = runner.invoke(app, ["calls", "pack", "--database-url", database_url])
     assert result.exit_code == 0, result.output
-    assert "CN" in result.output
+    assert "+86" in result.output
     assert "no TUF keys" in result.output
-    assert (tmp_path / "packs" / "CN" / "pack.cyp").exists()
+    assert (tmp_path / "packs" / "86" / "pack.cyp").exists()
     again = runner.invoke(app, ["calls", "pack", "--database-url", database_url])
     assert "nothing to build" in again.output
     bad = runner.invoke(app, ["calls", "pack", "--country", "XX", "--database-url", database_url])
     assert bad.exit_code == 2
-    assert "Unknown region" in bad.output
+    assert "Unknown zone" in bad.output
 
 
 def test_train_sms_saves_a_model(tmp_path: Path) -> None:

@@ -105,6 +105,7 @@ def phone(api: TestClient, release: ReleaseSettings, data_dir: Path) -> CallsCli
         "http://testserver",
         "unused",
         data_dir=data_dir,
+        default_region="CN",
         trusted_root=root,
         http=api,  # type: ignore[arg-type]
         fetcher=AsgiFetcher(api),
@@ -145,7 +146,10 @@ def test_phone_installs_a_verified_pack_then_follows_by_delta(
     assert device.is_spam("13800138000") == (True, "fraud")
     assert device.is_spam("+86 138 0013 8001") == (True, "telemarketing")
     assert device.is_spam("+8613900001111") == (False, "delivery")
-    assert device.is_spam("+8613800138002") == (False, None)
+    # Next door to two labelled numbers: a suspicious range, which warns but rings.
+    assert device.is_spam("+8613800138002") == (False, "suspicious")
+    assert device.check("+8613800138002").action == "warn"
+    assert device.is_spam("+8618912345678") == (False, None)
     assert device.is_spam("not a number") == (False, None)
     assert device.sync_pack("CN").how == "current"
 
@@ -157,7 +161,7 @@ def test_phone_installs_a_verified_pack_then_follows_by_delta(
     )
     second = build(database, calls_settings, release_settings, minutes=10)
     assert second.version == 2
-    assert "CN/delta-prev.cyd" in second.deltas
+    assert "86/delta-prev.cyd" in second.deltas
     synced = device.sync_pack("CN")
     assert (synced.version, synced.how) == (2, "delta")
     assert synced.downloaded < second.size
@@ -165,8 +169,8 @@ def test_phone_installs_a_verified_pack_then_follows_by_delta(
     assert device.is_spam("+8613700000000") == (True, "other")
     assert device.is_spam("+8613900001111") == (True, "fraud")
     # What the phone made from the delta is byte for byte the published pack.
-    on_phone = (tmp_path / "phone" / "calls" / "CN" / "pack.cyp").read_bytes()
-    assert on_phone == (calls_settings.pack_dir / "CN" / "pack.cyp").read_bytes()
+    on_phone = (tmp_path / "phone" / "calls" / "86" / "pack.cyp").read_bytes()
+    assert on_phone == (calls_settings.pack_dir / "86" / "pack.cyp").read_bytes()
     # A fresh phone takes the full pack.
     assert phone(calls_client, release_settings, tmp_path / "new").sync_pack("CN").how == "full"
 
@@ -182,7 +186,7 @@ def test_a_tampered_pack_is_refused_and_never_used(
     decide(database, team, calls_settings, {"+8613800138000": "fraud"})
     build(database, calls_settings, release_settings)
     repo = TufRepository.open("calls", release_settings.tuf_dir, release_settings.keys_dir)
-    info = repo.target("CN/pack.cyp")
+    info = repo.target("86/pack.cyp")
     assert info is not None
     served = repo.targets_dir / info.filename
     data = bytearray(served.read_bytes())
@@ -193,7 +197,7 @@ def test_a_tampered_pack_is_refused_and_never_used(
         device.sync_pack("CN")
     assert device.current_pack("CN") is None
     assert device.is_spam("+8613800138000") == (False, None)
-    assert not (tmp_path / "phone" / "calls" / "CN" / "pack.cyp").exists()
+    assert not (tmp_path / "phone" / "calls" / "86" / "pack.cyp").exists()
 
 
 def test_a_tampered_index_is_refused(
@@ -207,11 +211,11 @@ def test_a_tampered_index_is_refused(
     decide(database, team, calls_settings, {"+8613800138000": "fraud"})
     build(database, calls_settings, release_settings)
     repo = TufRepository.open("calls", release_settings.tuf_dir, release_settings.keys_dir)
-    info = repo.target("CN/index.json")
+    info = repo.target("86/index.json")
     assert info is not None
     served = repo.targets_dir / info.filename
     index = json.loads(served.read_bytes())
-    index["pack"] = "CN/other.cyp"
+    index["pack"] = "86/other.cyp"
     served.write_bytes(json.dumps(index).encode())
     with pytest.raises(UpdateRefused):
         phone(calls_client, release_settings, tmp_path / "phone").sync_pack("CN")
@@ -226,15 +230,15 @@ def test_packs_are_only_rebuilt_for_regions_whose_labels_changed(
     open_markets("IN")
     decide(database, team, calls_settings, {"+8613800138000": "fraud", "+919876543210": "fraud"})
     with database.session() as s:
-        assert service.regions_due(s) == ["CN", "IN"]
+        assert service.zones_due(s) == ["86", "91"]
         built = service.build_due_packs(s, settings=calls_settings, publisher=None)
-        assert sorted(b.region for b in built) == ["CN", "IN"]
+        assert sorted(b.region for b in built) == ["86", "91"]
         assert not any(b.published for b in built)
     with database.session() as s:
-        assert service.regions_due(s) == []
+        assert service.zones_due(s) == []
     decide(database, team, calls_settings, {"+919876543211": "telemarketing"})
     with database.session() as s:
-        assert service.regions_due(s) == ["IN"]
+        assert service.zones_due(s) == ["91"]
 
 
 def test_team_builds_a_pack_on_demand_over_the_api(

@@ -104,9 +104,7 @@ def _number_ids(session: Session, found: dict[str, tuple[str, str]]) -> tuple[di
     wanted = sorted(found)
     for chunk in _chunks(wanted):
         ids.update(
-            session.execute(select(Number.e164, Number.id).where(Number.e164.in_(chunk)))
-            .tuples()
-            .all()
+            session.execute(select(Number.e164, Number.id).where(Number.e164.in_(chunk))).all()
         )
     missing = [e164 for e164 in wanted if e164 not in ids]
     if missing:
@@ -127,9 +125,7 @@ def _number_ids(session: Session, found: dict[str, tuple[str, str]]) -> tuple[di
         )
         for chunk in _chunks(missing):
             ids.update(
-                session.execute(select(Number.e164, Number.id).where(Number.e164.in_(chunk)))
-                .tuples()
-                .all()
+                session.execute(select(Number.e164, Number.id).where(Number.e164.in_(chunk))).all()
             )
     return ids, len(missing)
 
@@ -168,9 +164,7 @@ def import_feed(
                         FeedReport.day == day,
                         FeedReport.number_id.in_(chunk),
                     )
-                )
-                .tuples()
-                .all()
+                ).all()
             )
         if existing:
             session.execute(

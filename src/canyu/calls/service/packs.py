@@ -41,12 +41,12 @@ def zones_due(session: Session) -> list[str]:
     last = dict(
         session.execute(
             select(PackRecord.region, func.max(PackRecord.built_at)).group_by(PackRecord.region)
-        ).tuples()
+        ).all()
     )
     due: set[str] = set()
     for region, at in session.execute(
         select(LabelEvent.region, func.max(LabelEvent.at)).group_by(LabelEvent.region)
-    ).tuples():
+    ).all():
         if region == numbers.NON_GEOGRAPHIC:
             zones = {
                 numbers.zone_of_e164(e164)
@@ -59,7 +59,7 @@ def zones_due(session: Session) -> list[str]:
         due.update(z for z in zones if z not in last or at > last[z])
     for zone, at in session.execute(
         select(FeedImport.zone, func.max(FeedImport.at)).group_by(FeedImport.zone)
-    ).tuples():
+    ).all():
         if zone not in last or at > last[zone]:
             due.add(zone)
     return sorted(due)
