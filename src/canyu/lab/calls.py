@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from canyu.calls import numbers
 from canyu.calls import pack as packs
 from canyu.lab import calls_synth as synth
 from canyu.lab.servers import Uvicorn
@@ -332,14 +333,15 @@ def replay(config: ReplayConfig, progress: Progress | None = None) -> dict[str, 
         labelled = session.scalar(select(Number.id).where(Number.label.is_not(None)).limit(1))
         _ = labelled
         seen: set[int] = set()
-        by_region: dict[str, list[tuple[Any, Any]]] = {}
-        for region, built, published_at in packs_published:
-            by_region.setdefault(region, []).append((built, published_at))
+        by_zone: dict[str, list[tuple[Any, Any]]] = {}  # packs are per calling zone
+        for zone, built, published_at in packs_published:
+            by_zone.setdefault(zone, []).append((built, published_at))
         for region, number_id, at in firsts:
             if number_id in seen:
                 continue
             seen.add(number_id)
-            candidates = [p for b, p in by_region.get(region, []) if b >= at and p is not None]
+            zone = numbers.zone_of_region(region)
+            candidates = [p for b, p in by_zone.get(zone, []) if b >= at and p is not None]
             if candidates:
                 delays.append((min(candidates) - at).total_seconds())
             else:
