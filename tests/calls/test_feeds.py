@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import SHARED_DATA
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
@@ -21,6 +22,7 @@ from canyu.calls.settings import CallsSettings, get_calls_settings
 from canyu.cli import app
 from canyu.client.calls import CallsClient
 from canyu.db import Database
+from canyu.web.templating import LOCALE_COOKIE
 
 runner = CliRunner()
 DAY = date(2021, 4, 14)
@@ -185,3 +187,19 @@ def test_the_real_feed_reads_with_few_refusals() -> None:
     rows = feeds.read_feed(path.read_bytes(), "ftc-json", region="US", day=DAY)
     assert rows.rows == 4_768
     assert sum(rows.errors.values()) < 100
+
+
+@pytest.mark.db
+def test_a_numbers_page_shows_the_feed_beside_friends_marks(
+    calls_client: TestClient, database: Database, calls_settings: CallsSettings
+) -> None:
+    _import(database, calls_settings, DAY, FEED)
+    page = calls_client.get("/calls/numbers/%2B12092705358", headers={"Accept": "text/html"})
+    assert page.status_code == 200
+    assert "from complaint feeds" in page.text
+    assert "Reported to FTC 2 times in the week to 2021-04-14" in page.text
+    warned = calls_client.get("/calls/numbers/%2B14694216272", headers={"Accept": "text/html"})
+    assert 'data-label="suspicious"' in warned.text
+    calls_client.cookies.set(LOCALE_COOKIE, "zh")
+    zh = calls_client.get("/calls/numbers/%2B12092705358", headers={"Accept": "text/html"})
+    assert "收到投诉 2 次" in zh.text

@@ -202,6 +202,12 @@ def _number_context(
         "spam_categories": SPAM_CATEGORIES,
         "number_url": _number_url(summary.e164),
         "max_count": max(summary.by_category.values(), default=0),
+        # Complaint feeds beside friends' marks ("reported to the FTC 12 times ...").
+        "feed_lines": service.feed_lines(session, number_id=row.id) if row else [],
+        "suspicious": row is not None
+        and row.label is None
+        and row.decision is None
+        and row.feed_score >= settings.feed_warn_score,
     }
 
 
