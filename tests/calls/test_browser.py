@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from datetime import date
 
 import pytest
 from browser import ContextFactory, screenshot, sign_in
@@ -12,7 +14,10 @@ from fastapi.testclient import TestClient
 
 from calls.conftest import FriendFactory
 from canyu.accounts.models import Role, User
+from canyu.calls import feeds, service
 from canyu.calls.sender import LoggingSender
+from canyu.calls.settings import CallsSettings
+from canyu.db import Database
 
 pytestmark = pytest.mark.browser
 Auth = Callable[[User], dict[str, str]]
@@ -111,3 +116,37 @@ def test_calls_pages_in_both_languages(
     console.goto("/calls/numbers/%2B8613800138000")
     assert "Verified business" in console.locator(".calls-verdict").inner_text()
     screenshot(console, "calls-number-verified-en")
+
+
+def test_a_numbers_page_with_a_complaint_feed_at_both_widths(
+    calls_app: FastAPI, live_server: str, new_context: ContextFactory, database: Database
+) -> None:
+    rows = feeds.read_feed(
+        json.dumps(["2092705358"] * 12 + ["4694216272"]).encode(),
+        "ftc-json",
+        region="US",
+        day=date(2021, 4, 14),
+    )
+    with database.session() as s:
+        service.import_feed(
+            s,
+            rows=rows,
+            options=service.FeedOptions("FTC", "ftc-json", provenance="US FTC Do-Not-Call"),
+            as_of=date(2021, 4, 14),
+            file_name="2021-04-14.json",
+            settings=CallsSettings(default_region="US"),
+        )
+    for locale, text in (("en-US", "Reported to FTC 12 times"), ("zh-CN", "收到投诉 12 次")):
+        page = new_context(locale).new_page()
+        page.goto("/calls/numbers/%2B12092705358")
+        if locale == "zh-CN":
+            page.click("button.lang")
+        for width in (1280, 390):
+            page.set_viewport_size({"width": width, "height": 860})
+            assert text in page.locator(".calls-feed").inner_text()
+            sideways = page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
+            assert not sideways
+            screenshot(page, f"calls-number-feed-{locale[:2]}-{width}")
+        page.goto("/calls/numbers/%2B14694216272")
+        assert page.locator('.calls-verdict[data-label="suspicious"]').is_visible()
+        screenshot(page, f"calls-number-suspicious-{locale[:2]}")
