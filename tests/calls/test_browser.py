@@ -138,7 +138,9 @@ def test_a_numbers_page_with_a_complaint_feed_at_both_widths(
         )
     for locale, text in (("en-US", "Reported to FTC 12 times"), ("zh-CN", "收到投诉 12 次")):
         page = new_context(locale).new_page()
-        page.goto("/calls/numbers/%2B12092705358")  # signed out: the browser's language
+        # Signed out, in the browser's language. The first page of a fresh server compiles its
+        # templates, which on a loaded 2-core machine can take longer than the default 10 s.
+        page.goto("/calls/numbers/%2B12092705358", timeout=60_000)
         for width in (1280, 390):
             page.set_viewport_size({"width": width, "height": 860})
             assert text in page.locator(".calls-feed").inner_text()
