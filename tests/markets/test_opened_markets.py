@@ -62,7 +62,8 @@ def test_packs_are_built_for_opened_markets_only(
         assert {b.country for b in built} == {"CN"}
     open_markets("IN")
     with database.session() as s:
-        assert calls.build_pack(s, region="IN", settings=settings, publisher=None).region == "IN"
+        # Packs are per calling zone: India is +91.
+        assert calls.build_pack(s, region="IN", settings=settings, publisher=None).region == "91"
         built = greetings.build_packs(s, publisher=None, today=date(2027, 1, 1))
         assert {b.country for b in built} == {"CN", "IN"}
         assert markets.open_iso2(s) == {"CN", "IN"}
