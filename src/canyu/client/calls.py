@@ -233,9 +233,7 @@ class CallsClient:
         if found is None:
             return NO_VERDICT
         e164 = found[0]
-        reader = self._packs.get(numbers.zone_of_e164(e164)) or self.current_pack(
-            numbers.zone_of_e164(e164)
-        )
+        reader = self.current_pack(numbers.zone_of_e164(e164))
         if reader is None:
             return NO_VERDICT
         key = numbers.pack_key(e164)
