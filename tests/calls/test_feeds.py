@@ -4,12 +4,12 @@ range signal, zone packs with exact deltas, and the phone's warn verdict."""
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import SHARED_DATA
+from conftest import SHARED_DATA, MarketOpener
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from typer.testing import CliRunner
@@ -203,3 +203,28 @@ def test_a_numbers_page_shows_the_feed_beside_friends_marks(
     calls_client.cookies.set(LOCALE_COOKIE, "zh")
     zh = calls_client.get("/calls/numbers/%2B12092705358", headers={"Accept": "text/html"})
     assert "收到投诉 2 次" in zh.text
+
+
+@pytest.mark.db
+def test_a_zone_pack_holds_feed_labels_and_warnings_until_they_decay(
+    database: Database, open_markets: MarketOpener, tmp_path: Path
+) -> None:
+    settings = CallsSettings(pack_dir=tmp_path / "packs", default_region="US")
+    _import(database, settings, DAY, FEED)
+    open_markets("US")
+    then = service.end_of(DAY)
+    with database.session() as s:
+        built = service.build_pack(s, region="CA", settings=settings, publisher=None, now=then)
+    assert (built.region, built.count) == ("1", 2)  # Canada's zone is the US's: +1
+    reader = P.PackReader((tmp_path / "packs" / "1" / "pack.cyp").read_bytes())
+    assert reader.lookup(12_092_705_358) == Category.TELEMARKETING
+    assert reader.is_suspicious(14_694_216_272)
+    # A month on, the first build of the day rescores: the complaints have faded.
+    with database.session() as s:
+        later = service.build_pack(
+            s, region="+1", settings=settings, publisher=None, now=then + timedelta(days=30)
+        )
+        assert later.count == 0
+        assert s.scalar(select(Number.label).where(Number.e164 == "+12092705358")) is None
+    reader = P.PackReader((tmp_path / "packs" / "1" / "pack.cyp").read_bytes())
+    assert not reader.is_suspicious(14_694_216_272)

@@ -86,12 +86,14 @@ def _version_path(settings: CallsSettings, zone: str, version: int) -> Path:
     return settings.pack_dir / zone / f"v{version}.cyp"
 
 
-def _refresh_feed_scores(session: Session, zone: str, when: datetime) -> None:
-    """Feed evidence decays by the day: once a day, rescore the zone's reported numbers as of
-    the build (labels from old complaints go, suspicious numbers fade)."""
+def _refresh_feed_scores(session: Session, zone: str, settings: CallsSettings) -> None:
+    """Feed evidence decays by the day: once a day, the zone's reported numbers wait for a
+    rescore as of the build (labels from old complaints go, suspicious numbers fade)."""
     session.execute(
         update(Number)
-        .where(Number.e164.like(f"+{zone}%"), Number.feed_score > 0)
+        # Below a tenth of the warn score a number no longer counts anywhere (not suspicious,
+        # not in a range): it is left alone, so old complaints do not cost a rescore every day.
+        .where(Number.e164.like(f"+{zone}%"), Number.feed_score >= settings.feed_warn_score / 10)
         .values(needs_rescore=True)
         .execution_options(synchronize_session=False)
     )
@@ -143,7 +145,7 @@ def build_pack(
         select(PackRecord).where(PackRecord.region == zone).order_by(PackRecord.version.desc())
     )
     if latest_record is None or latest_record.built_at.date() < when.date():
-        _refresh_feed_scores(session, zone, when)
+        _refresh_feed_scores(session, zone, settings)
     rescore_dirty(session, settings=settings, limit=10**9, now=when)
     rows = session.execute(
         select(Number.e164, Number.label).where(
