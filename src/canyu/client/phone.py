@@ -89,9 +89,16 @@ class SyncReport:
 
 
 class Phone:
-    """A registered device's services. ``fetcher`` replaces TUF's HTTP downloads (tests)."""
+    """A registered device's services. ``http`` (with the server as its base URL) and
+    ``fetcher`` (TUF's downloads) replace the phone's own clients in tests."""
 
-    def __init__(self, device: Device, *, fetcher: FetcherInterface | None = None) -> None:
+    def __init__(
+        self,
+        device: Device,
+        *,
+        http: httpx.Client | None = None,
+        fetcher: FetcherInterface | None = None,
+    ) -> None:
         from canyu.client.device import HttpxFetcher
 
         state = device._require()
@@ -106,7 +113,7 @@ class Phone:
             log.warning("%s; starting afresh and fetching packs and model again", exc)
             self.state = PhoneState()
             self._forget_files()
-        self.http = httpx.Client(base_url=state.server, timeout=LOOKUP_TIMEOUT)
+        self.http = http or httpx.Client(base_url=state.server, timeout=LOOKUP_TIMEOUT)
         self.fetcher = fetcher or HttpxFetcher(self.http)
         self.calls = CallsClient(
             state.server,
