@@ -431,6 +431,11 @@ def register(bench_app: typer.Typer, device_app: typer.Typer) -> None:
     bench_app.command(
         "hotspots", help="Near-me latency beside a bare ASGI floor; pack size, build, deltas."
     )(hotspots_bench.hotspots)
+    from canyu.lab import phone_bench
+
+    bench_app.command("phone", help="Calls and SMS on the device; a sync after a day offline.")(
+        phone_bench.phone
+    )
     device_app.command("simulate", help="Drive a simulated fleet against a server of its own.")(
         simulate
     )
