@@ -4,7 +4,7 @@ owner."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from conftest import assert_error
@@ -74,7 +74,7 @@ def test_the_next_training_run_learns_from_reports() -> None:
     published: list[tuple[str, bytes]] = []
 
     class Capture:
-        def publish(self, files: list[tuple[str, bytes]]) -> None:
+        def publish(self, files: Sequence[tuple[str, bytes]]) -> None:
             published.extend(files)
 
     texts = [f"see you at {i}" for i in range(60)] + [f"WIN cash {i} now" for i in range(20)]

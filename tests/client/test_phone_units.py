@@ -8,6 +8,7 @@ import json
 import os
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 import pytest
@@ -138,8 +139,8 @@ def test_the_call_decision_warns_on_results_it_does_not_know(tmp_path: Path) -> 
     assert phone.screen("hidden").action == Action.RING
 
     def lookup(category: str | None, warn: bool = False) -> None:
-        verdict = SimpleNamespace(spam=False, category=category, reporters=7, warn=warn)
-        phone.calls.lookup = lambda _n, _r=None: verdict  # type: ignore[method-assign,assignment]
+        verdict: Any = SimpleNamespace(spam=False, category=category, reporters=7, warn=warn)
+        phone.calls.lookup = lambda _n, _r=None: verdict  # type: ignore[method-assign]
 
     lookup("suspicious")
     decision = phone.screen(NUMBER)
