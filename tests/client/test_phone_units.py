@@ -140,7 +140,7 @@ def test_the_call_decision_warns_on_results_it_does_not_know(tmp_path: Path) -> 
 
     def lookup(category: str | None, warn: bool = False) -> None:
         verdict: Any = SimpleNamespace(spam=False, category=category, reporters=7, warn=warn)
-        phone.calls.lookup = lambda _n, _r=None: verdict  # type: ignore[method-assign]
+        phone.calls.lookup = lambda _n, _r=None: verdict  # type: ignore[method-assign,assignment]
 
     lookup("suspicious")
     decision = phone.screen(NUMBER)
