@@ -357,6 +357,7 @@ def simulate(
         "devices": result.fleet,
         "register_seconds": round(result.register_seconds, 1),
         "builds": rows,
+        "phones": result.services,
     }
     if as_json:
         out.print_json(json.dumps(summary))
@@ -397,6 +398,13 @@ def simulate(
                 f"{r['version']}: {r['rolled_back']} devices rolled back to the previous build"
             )
     out.print(f"registered {result.fleet} devices in {summary['register_seconds']} s")
+    if result.services:
+        p = result.services
+        out.print(
+            f"phones: {p['marks']} marks labelled {p['labelled']}/{p['spam_numbers']} numbers; "
+            f"{p['intercepted']}/{p['spam_calls']} spam calls intercepted in {p['calls']} "
+            f"screened; {p['feedback']} feedback posts ({p['similar_shown']} shown similar first)"
+        )
 
 
 def register(bench_app: typer.Typer, device_app: typer.Typer) -> None:
