@@ -133,24 +133,24 @@ def rules_show(home: Home = DEFAULT_HOME) -> None:
     out.print_json(json.dumps(rules))
 
 
-@rules_app.command("block")
-def rules_block(
-    pattern: Annotated[str, typer.Argument(help="A number, or a prefix ending in * (+86400*).")],
-    home: Home = DEFAULT_HOME,
-) -> None:
-    """Always block a number or a prefix."""
+Pattern = Annotated[str, typer.Argument(help="A number, or a prefix ending in * (+86400*).")]
+
+
+def _add_rule(which: str, pattern: str, home: Path) -> None:
     with _editing(home) as phone:
-        console.print(f"blocking {phone.state.rules.add('block', pattern)}")
+        console.print(f"{which}ing {phone.state.rules.add(which, pattern)}")
+
+
+@rules_app.command("block")
+def rules_block(pattern: Pattern, home: Home = DEFAULT_HOME) -> None:
+    """Always block a number or a prefix."""
+    _add_rule("block", pattern, home)
 
 
 @rules_app.command("allow")
-def rules_allow(
-    pattern: Annotated[str, typer.Argument(help="A number, or a prefix ending in *.")],
-    home: Home = DEFAULT_HOME,
-) -> None:
+def rules_allow(pattern: Pattern, home: Home = DEFAULT_HOME) -> None:
     """Always let a number or a prefix ring (beats labels and block prefixes)."""
-    with _editing(home) as phone:
-        console.print(f"allowing {phone.state.rules.add('allow', pattern)}")
+    _add_rule("allow", pattern, home)
 
 
 @rules_app.command("remove")
