@@ -153,13 +153,30 @@ def test_bench_sms_reports_the_keys(tmp_path: Path) -> None:
     ham = [line for line in lines if line.startswith("ham")][:500]
     data = tmp_path / "slice.tsv"
     data.write_text("\n".join(spam + ham), encoding="utf-8")
+    # --heldout takes messages the model never saw (in the real run, another language's).
+    held = tmp_path / "held.tsv"
+    held.write_text("\n".join(lines[-300:]), encoding="utf-8")
     result = runner.invoke(
-        app, ["bench", "sms", "--dataset", str(data), "--folds", "3", "--no-baseline", "--json"]
+        app,
+        [
+            "bench",
+            "sms",
+            "--dataset",
+            str(data),
+            "--folds",
+            "3",
+            "--no-baseline",
+            "--json",
+            "--heldout",
+            str(held),
+        ],
     )
     assert result.exit_code == 0, result.output
     figures = json.loads(result.stdout)
     assert {"precision", "recall", "f1", "ham_fpr"} <= set(figures)
     assert figures["recall"] > 0.8
+    assert figures["heldout"]["messages"] == 300
+    assert {"ham_fpr", "recall"} <= set(figures["heldout"])
 
 
 def test_bench_calls_replay_publishes_every_tipped_number() -> None:

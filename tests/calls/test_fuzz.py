@@ -31,6 +31,7 @@ ROUTES = [
     ("post", "/api/v1/calls/appeals"),
     ("get", "/api/v1/calls/appeals"),
     ("post", "/api/v1/calls/appeals/{appeal_id}/decision"),
+    ("post", "/api/v1/calls/sms/reports"),
 ]
 
 

@@ -48,3 +48,10 @@ def test_a_small_fleet_stops_the_bad_builds_by_themselves(tmp_path: Path) -> Non
         assert bad.percent == 20.0  # stopped at the first stage
         assert bad.exposed <= 0.20 * result.fleet
     assert feedback.rolled_back > 0  # its cohort went back to 2.0.0
+    # The phones also marked spam numbers, screened calls and sent feedback from the device.
+    phones = result.services
+    assert phones["errors"] == 0, phones
+    assert phones["labelled"] == phones["spam_numbers"] > 0
+    assert phones["spam_calls"] > 0
+    assert phones["intercepted"] == phones["spam_calls"]
+    assert phones["feedback"] == 10

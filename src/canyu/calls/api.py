@@ -28,6 +28,8 @@ from canyu.calls.schemas import (
     MarksPage,
     NumberOut,
     PackOut,
+    SmsReportIn,
+    SmsReportOut,
     VerifiedOut,
 )
 from canyu.calls.sender import CodeSender
@@ -378,3 +380,26 @@ def decide_appeal(
         settings=settings,
     )
     return _appeal_out(appeal)
+
+
+# --- SMS: friends' reports of what the phone's classifier got wrong ---------------------------
+
+
+@router.post("/calls/sms/reports", response_model=SmsReportOut, status_code=status.HTTP_201_CREATED)
+def report_sms(
+    body: SmsReportIn, request: Request, user: Friend, session: DbSession, settings: Settings
+) -> object:
+    """A missed spam message or a false alarm, from the phone (device token) or the friend;
+    the next training run (``canyu calls publish-sms``) learns from it."""
+    request.app.state.limiter.hit(
+        settings.mark_rate, "calls-sms-report", str(user.id), what="reports"
+    )
+    report = service.report_sms(
+        session,
+        user=user,
+        text=body.text,
+        label=body.label,
+        language=body.language,
+        model_version=body.model_version,
+    )
+    return SmsReportOut(id=report.id, label=report.label, language=report.language)

@@ -204,6 +204,62 @@ def train_sms(
     err.print(f"[green]saved[/green] {path} (threshold {model.threshold:.3f})")
 
 
+@app.command("publish-sms")
+def publish_sms(
+    file: Annotated[Path, typer.Argument(help="label<TAB>text lines, label spam or ham.")],
+    language: Annotated[str, typer.Option(help="The model's language or region, e.g. en.")],
+    reports: Annotated[
+        bool, typer.Option(help="Also learn from friends' reports in this language.")
+    ] = True,
+    target_fpr: Annotated[float, typer.Option(help="Ham false-positive rate to aim for.")] = 0.005,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Train the phone's SMS model (plain weights) and publish it as a signed TUF target."""
+    from canyu.calls import service, sms
+    from canyu.calls.settings import get_calls_settings
+    from canyu.db import Database
+    from canyu.errors import CanyuError
+    from canyu.releases import publishing
+
+    try:
+        texts, labels = sms.read_dataset(file)
+    except (OSError, ValueError) as exc:
+        raise fail(str(exc)) from None
+    publisher = publishing.publisher_of(None, get_calls_settings().tuf_product)
+    if publisher is None:
+        raise fail("no TUF keys: run `canyu keys init` first")
+    report_texts: list[str] = []
+    report_labels: list[int] = []
+    try:
+        if reports:
+            database = open_database(database_url)
+            assert isinstance(database, Database)
+            try:
+                with database.session() as session:
+                    report_texts, report_labels = service.reports_for_training(
+                        session, language=service.sms.parse_language(language)
+                    )
+            finally:
+                database.dispose()
+        with err.status(f"training on {len(texts) + len(report_texts)} messages"):
+            published = service.publish_sms_model(
+                texts=texts,
+                labels=labels,
+                language=language,
+                publisher=publisher,
+                report_texts=report_texts,
+                report_labels=report_labels,
+                target_fpr=target_fpr,
+            )
+    except CanyuError as exc:
+        raise fail(exc.message) from None
+    err.print(
+        f"[green]published[/green] {published.target}: {published.size} bytes, "
+        f"{published.messages} messages ({published.reports} reports), "
+        f"threshold {published.threshold:.3f}"
+    )
+
+
 @app.command("pack")
 def build_packs(
     country: Annotated[

@@ -216,3 +216,20 @@ class FeedImport(Base):
     complaints: Mapped[int] = mapped_column(default=0)
     skipped: Mapped[int] = mapped_column(default=0)
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SmsReport(Base):
+    """A friend's report from the phone about one SMS: spam the classifier let through, or a
+    message it wrongly flagged. ``label`` is what the message really is; the next training run
+    (``canyu calls publish-sms``) learns from these."""
+
+    __tablename__ = "calls_sms_reports"
+    __table_args__ = (Index("ix_calls_sms_reports_language_id", "language", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(String(4))  # "spam" or "ham"
+    language: Mapped[str] = mapped_column(String(16))  # the model's language or region
+    text: Mapped[str] = mapped_column(Text)
+    model_version: Mapped[int | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

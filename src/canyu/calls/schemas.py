@@ -127,3 +127,18 @@ class PackOut(BaseModel):
     published: bool
     deltas: dict[str, int]
     seconds: float
+
+
+class SmsReportIn(BaseModel):
+    """A message the phone's classifier got wrong: ``label`` is what it really is."""
+
+    text: str = Field(min_length=1, max_length=1_000)
+    label: Literal["spam", "ham"]
+    language: str = Field(min_length=2, max_length=16, description="The model's, e.g. en.")
+    model_version: int | None = Field(default=None, ge=0, le=2**62)
+
+
+class SmsReportOut(BaseModel):
+    id: int
+    label: str
+    language: str

@@ -1,25 +1,30 @@
 """The spam-SMS classifier (scikit-learn). No database.
 
-Features are character n-grams, so it is not tied to English or to word boundaries (Chinese has
-none): TF-IDF of ``char_wb`` 2-5-grams over the lower-cased text with every digit mapped to "0"
-(so "08452810075" and "09061701461" look alike: premium numbers, prices and codes generalise),
-plus word 1-2-grams of the same text, which add whole-token evidence ("FREE", "claim") where there
-are spaces. The model is a linear SVM (LinearSVC, C=1).
+Features are hashed character n-grams, so nothing in them is tied to English, to a vocabulary
+or to word boundaries (Chinese has none): ``char_wb`` 2-5-grams of the lower-cased text with
+every digit mapped to "0" (so "08452810075" and "09061701461" look alike: premium numbers,
+prices and codes generalise), plus word 1-2-grams of the same text for whole-token evidence
+("FREE", "claim") where there are spaces. Both go through a stateless HashingVectorizer
+(``N_FEATURES`` buckets each, l2-normalised term counts, no IDF): an IDF or a vocabulary learned
+on one language is what shifts scores on another, and hashing leaves the phone nothing to
+download but the weights. The model is a linear SVM (LinearSVC, C=1).
 
 The decision threshold is not the SVM's 0: it is calibrated on the training data by an inner
 cross-validation so that at most ``target_fpr`` of the out-of-fold ham scores lie above it
-(default 0.5%, the goal). That buys recall: the SVM's own threshold 0 is conservative here
-(about 0.94 recall at 0.08% FPR on the SMS Spam Collection).
+(default 0.5%, the goal). :func:`heldout` measures the same threshold on messages of another
+language that the model never saw.
 
-Persisted with skops (a safe format, unlike pickle); loading trusts only this module's types and
-scikit-learn's.
+Two ways to persist it, neither pickle: skops (the server's copy, ``canyu calls train-sms``) and
+:class:`SmsWeights`, plain float16 weights in an ``.npz`` read with ``allow_pickle=False`` plus a
+JSON header: what the phone downloads as a signed TUF target (``canyu calls publish-sms``) and
+scores with the same stateless vectorizers.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,24 +38,39 @@ def normalise_text(text: str) -> str:
     return _DIGIT.sub("0", text.lower())
 
 
-def build_pipeline() -> Any:
-    from sklearn.feature_extraction.text import TfidfVectorizer  # type: ignore[import-untyped]
-    from sklearn.pipeline import make_pipeline, make_union  # type: ignore[import-untyped]
-    from sklearn.svm import LinearSVC  # type: ignore[import-untyped]
+N_FEATURES = 2**18  # buckets per feature family: few collisions for SMS-sized corpora
+FORMAT = "cysms-1"  # the plain-weights file's format name
 
-    features = make_union(
-        TfidfVectorizer(
-            analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, preprocessor=normalise_text
-        ),
-        TfidfVectorizer(
+
+def build_features() -> Any:
+    """The stateless feature map shared by the server and the phone."""
+    from sklearn.feature_extraction.text import HashingVectorizer  # type: ignore[import-untyped]
+    from sklearn.pipeline import make_union  # type: ignore[import-untyped]
+
+    def hashing(**options: Any) -> Any:
+        return HashingVectorizer(
+            n_features=N_FEATURES,
+            alternate_sign=False,
+            preprocessor=normalise_text,
+            dtype=np.float32,
+            **options,
+        )
+
+    return make_union(
+        hashing(analyzer="char_wb", ngram_range=(2, 5)),
+        hashing(
             analyzer="word",
             ngram_range=(1, 2),
-            sublinear_tf=True,
-            preprocessor=normalise_text,
             token_pattern=r"\S+",  # noqa: S106 (a regex, not a password)
         ),
     )
-    return make_pipeline(features, LinearSVC(C=1.0))
+
+
+def build_pipeline() -> Any:
+    from sklearn.pipeline import make_pipeline
+    from sklearn.svm import LinearSVC  # type: ignore[import-untyped]
+
+    return make_pipeline(build_features(), LinearSVC(C=1.0))
 
 
 def baseline_pipeline() -> Any:
@@ -104,6 +124,16 @@ class SmsClassifier:
         score = float(self.scores([text])[0])
         return score > self.threshold, score
 
+    def weights(self, *, language: str, version: int) -> SmsWeights:
+        svm = self.pipeline[-1]
+        return SmsWeights(
+            language=language,
+            version=version,
+            threshold=self.threshold,
+            intercept=float(svm.intercept_[0]),
+            coef=np.asarray(svm.coef_[0], dtype=np.float16),
+        )
+
     def save(self, path: Path) -> None:
         import skops.io as sio  # type: ignore[import-untyped]
 
@@ -126,6 +156,113 @@ class SmsClassifier:
             raise ValueError(f"{path} holds types that are not trusted: {', '.join(refused)}")
         state = sio.load(path, trusted=allowed)
         return cls(state["pipeline"], float(state["threshold"]))
+
+
+class WeightsError(ValueError):
+    """A plain-weights file that is not one, or not of this format."""
+
+
+@dataclass
+class SmsWeights:
+    """The phone's model: the linear SVM's weights over :func:`build_features`, its intercept
+    and the calibrated threshold, for one language or region, versioned."""
+
+    language: str
+    version: int
+    threshold: float
+    intercept: float
+    coef: np.ndarray
+    _analyzers: list[Any] = field(default_factory=list, repr=False)
+    _weights: np.ndarray | None = field(default=None, repr=False)
+
+    def score(self, text: str) -> float:
+        """One message's score, computed as :func:`build_features` then the dot product would,
+        without a sparse matrix per message: each family's n-grams are hashed
+        (``murmurhash3_32``, as HashingVectorizer does), counted, l2-normalised and looked up in
+        the weights. About ten times faster for one message; tests check both agree."""
+        from collections import Counter
+
+        from sklearn.utils import murmurhash3_32  # type: ignore[import-untyped]
+
+        if self._weights is None:
+            self._weights = self.coef.astype(np.float32)
+            self._analyzers = [
+                step.build_analyzer() for _, step in build_features().transformer_list
+            ]
+        total = self.intercept
+        for block, analyzer in enumerate(self._analyzers):
+            counts = Counter(
+                abs(murmurhash3_32(gram, positive=False)) % N_FEATURES
+                for gram in analyzer(text[:MAX_TEXT])
+            )
+            if not counts:
+                continue
+            index = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+            values = np.fromiter(counts.values(), dtype=np.float32, count=len(counts))
+            norm = float(np.sqrt(values @ values))
+            total += float(values @ self._weights[index + block * N_FEATURES]) / norm
+        return total
+
+    def scores(self, texts: Sequence[str]) -> np.ndarray:
+        return np.array([self.score(t) for t in texts], dtype=float)
+
+    def is_spam(self, text: str) -> tuple[bool, float]:
+        score = self.score(text)
+        return score > self.threshold, score
+
+    def to_bytes(self) -> bytes:
+        import io
+        import json
+
+        header = {
+            "format": FORMAT,
+            "language": self.language,
+            "version": self.version,
+            "threshold": self.threshold,
+            "intercept": self.intercept,
+            "n_features": N_FEATURES,
+        }
+        buffer = io.BytesIO()
+        np.savez_compressed(
+            buffer,
+            header=np.frombuffer(json.dumps(header).encode(), dtype=np.uint8),
+            coef=self.coef.astype(np.float16),
+        )
+        return buffer.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> SmsWeights:
+        """Read a weights file; never unpickles. Raises WeightsError for anything else."""
+        import io
+        import json
+        import zipfile
+
+        try:
+            with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
+                header = json.loads(bytes(arrays["header"]).decode())
+                coef = np.asarray(arrays["coef"], dtype=np.float16)
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile, UnicodeDecodeError) as exc:
+            raise WeightsError(f"not an SMS weights file: {exc}") from None
+        if not isinstance(header, dict) or header.get("format") != FORMAT:
+            raise WeightsError(f"not an SMS weights file of format {FORMAT}")
+        if coef.shape != (2 * int(header.get("n_features", 0)),) or coef.size != 2 * N_FEATURES:
+            raise WeightsError("the weights do not match this feature map")
+        try:
+            return cls(
+                language=str(header["language"]),
+                version=int(header["version"]),
+                threshold=float(header["threshold"]),
+                intercept=float(header["intercept"]),
+                coef=coef,
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise WeightsError(f"bad header: {exc}") from None
+
+
+def heldout(model: SmsClassifier | SmsWeights, texts: Sequence[str], labels: np.ndarray) -> Metrics:
+    """The model's threshold, unchanged, on messages it was not trained or tuned on (another
+    language): does the ham false-positive rate still hold?"""
+    return Metrics.of(model.scores(texts) > model.threshold, np.asarray(labels))
 
 
 def train(

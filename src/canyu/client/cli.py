@@ -29,9 +29,10 @@ DEFAULT_HOME = Path("var/device")
 
 
 def _add_services() -> None:
-    from canyu.client import greetings_cli
+    from canyu.client import greetings_cli, phone_cli
 
     app.add_typer(greetings_cli.app, name="greetings", help="Today's festival greetings, offline.")
+    phone_cli.register(app)
 
 
 _add_services()

@@ -393,7 +393,7 @@ class Device:
         import paho.mqtt.client as mqtt
         from paho.mqtt.enums import CallbackAPIVersion
 
-        from canyu.devices.topics import parse_mqtt_url
+        from canyu.devices.topics import device_topic, parse_mqtt_url
 
         state = self._require()
         pushes: queue.Queue[bytes] = queue.Queue()
@@ -404,7 +404,9 @@ class Device:
                 CallbackAPIVersion.VERSION2, client_id=f"canyu-device-{state.device_id}"
             )
             client.on_message = lambda _c, _u, message: pushes.put(bytes(message.payload))
-            client.on_connect = lambda c, *_a: c.subscribe(state.push_topic or "", qos=1)
+            # The fleet's topic (updates) and the device's own (notices, canyu.client.phone).
+            topics = [(state.push_topic, 1), (device_topic(state.device_id or 0), 1)]
+            client.on_connect = lambda c, *_a: c.subscribe(topics)
             client.connect_async(host, port)  # the network thread connects, and reconnects
             client.loop_start()
 
@@ -433,10 +435,12 @@ class Device:
                 client.disconnect()
 
     def _refresh_service_packs(self) -> None:
-        """The services' offline packs (festival greetings), kept a week ahead; never fails."""
-        from canyu.client.greetings import refresh_for_device
+        """The services' offline packs (festival greetings, kept a week ahead; the spam pack,
+        SMS model and notices of canyu.client.phone); never fails."""
+        from canyu.client import greetings, phone
 
-        refresh_for_device(self)
+        greetings.refresh_for_device(self)
+        phone.refresh_for_device(self)
 
     def _cycle(self, on_update: Callable[[UpdateResult], None], failures: int) -> float | None:
         """One update cycle for listen(): None once it ran, or the seconds to wait before trying

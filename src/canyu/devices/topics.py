@@ -19,3 +19,8 @@ def parse_mqtt_url(url: str) -> tuple[str, int]:
     if parts.scheme not in ("mqtt", "tcp") or not parts.hostname:
         raise ValueError(f"expected mqtt://host:port, got {url!r}")
     return parts.hostname, parts.port or 1883
+
+
+def device_topic(device_id: int) -> str:
+    """One device's own topic: a push there tells only it to fetch its notices."""
+    return f"{TOPIC_ROOT}/devices/{device_id}"

@@ -174,6 +174,13 @@ def bench_sms(
     target_fpr: Annotated[float, typer.Option(help="Ham FPR the threshold aims for.")] = 0.005,
     seed: Annotated[int, typer.Option(help="Seed of the fold split.")] = 0,
     baseline: Annotated[bool, typer.Option(help="Also run the plain char n-gram LR.")] = True,
+    heldout: Annotated[
+        Path | None,
+        typer.Option(
+            help="Messages in another language: the model trained and calibrated on the whole "
+            "--dataset is measured on them, threshold unchanged."
+        ),
+    ] = None,
     json_output: JsonFlag = False,
 ) -> None:
     """Precision, recall, F1 and ham false-positive rate by stratified cross-validation."""
@@ -203,6 +210,16 @@ def bench_sms(
         "seconds": round(time.perf_counter() - started, 1),
         "variants": {name: m.as_dict() for name, m in results.items() if name != "model"},
     }
+    if heldout is not None:
+        try:
+            other_texts, other_labels = sms.read_dataset(heldout)
+        except (OSError, ValueError) as exc:
+            raise fail(str(exc)) from None
+        with err.status(f"training on all of {dataset.name}, measuring on {heldout.name}"):
+            model_all = sms.train(texts, labels, target_fpr=target_fpr, seed=seed)
+            held = sms.heldout(model_all, other_texts, other_labels)
+        out["heldout"] = {"file": heldout.name, "messages": len(other_texts), **held.as_dict()}
+        results = {**results, "heldout": held}
     if json_output:
         typer.echo(json.dumps(out))
         return
@@ -210,9 +227,10 @@ def bench_sms(
     for column in ("model", "precision", "recall", "F1", "ham FPR", "FP", "FN"):
         table.add_column(column, justify="right")
     names = {
-        "model": f"char_wb+word SVM, threshold at {target_fpr:.1%} FPR",
+        "model": f"hashed char_wb+word SVM, threshold at {target_fpr:.1%} FPR",
         "svm_default": "same SVM, threshold 0",
         "baseline": "char 1-5 LR, threshold 0 (floor)",
+        "heldout": f"held-out language ({heldout.name if heldout else ''}), same threshold",
     }
     for name, m in results.items():
         table.add_row(
@@ -397,6 +415,7 @@ def simulate(
         "devices": result.fleet,
         "register_seconds": round(result.register_seconds, 1),
         "builds": rows,
+        "phones": result.services,
     }
     if as_json:
         out.print_json(json.dumps(summary))
@@ -437,6 +456,13 @@ def simulate(
                 f"{r['version']}: {r['rolled_back']} devices rolled back to the previous build"
             )
     out.print(f"registered {result.fleet} devices in {summary['register_seconds']} s")
+    if result.services:
+        p = result.services
+        out.print(
+            f"phones: {p['marks']} marks labelled {p['labelled']}/{p['spam_numbers']} numbers; "
+            f"{p['intercepted']}/{p['spam_calls']} spam calls intercepted in {p['calls']} "
+            f"screened; {p['feedback']} feedback posts ({p['similar_shown']} shown similar first)"
+        )
 
 
 def register(bench_app: typer.Typer, device_app: typer.Typer) -> None:
@@ -474,6 +500,11 @@ def register(bench_app: typer.Typer, device_app: typer.Typer) -> None:
     bench_app.command(
         "hotspots", help="Near-me latency beside a bare ASGI floor; pack size, build, deltas."
     )(hotspots_bench.hotspots)
+    from canyu.lab import phone_bench
+
+    bench_app.command("phone", help="Calls and SMS on the device; a sync after a day offline.")(
+        phone_bench.phone
+    )
     device_app.command("simulate", help="Drive a simulated fleet against a server of its own.")(
         simulate
     )

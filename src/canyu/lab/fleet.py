@@ -17,6 +17,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from canyu import migrate
 from canyu.accounts import service as accounts
 from canyu.accounts.models import ApiToken, Role, User
 from canyu.db import Database, utcnow
+from canyu.lab.fleet_phone import Services, phone_services
 from canyu.lab.servers import Uvicorn
 
 PRODUCT = "canyu-1s"
@@ -114,6 +116,7 @@ class Simulation:
     register_seconds: float
     checkin_rps: float
     database_url: str
+    services: dict[str, Any] = field(default_factory=dict)  # canyu.lab.fleet_phone.Services
 
 
 @dataclass
@@ -141,7 +144,9 @@ def _bulk_friends(database: Database, count: int) -> list[str]:
             "locale": "en",
             "country": "CN",
             "role": Role.FRIEND.value,
-            "created_at": now,
+            # Established friends (a year old): marks from accounts made this minute barely
+            # count (canyu.calls.reputation), and the fleet's phones mark spam calls too.
+            "created_at": now - timedelta(days=365),
         }
         for i in range(count)
     ]
@@ -208,6 +213,7 @@ class FleetRun:
         self.workdir = workdir or Path(self._tmp.name)
         self.database_url = database_url or f"sqlite:///{self.workdir / 'sim.db'}"
         self.phones: list[_Phone] = []
+        self.services: Services | None = None
         self.checkins = 0
         self.checkin_seconds = 0.0
         self.bulk_seconds = 0.0
@@ -252,6 +258,9 @@ class FleetRun:
             "CANYU_RELEASE_GATE_MIN_INTERVAL_SECONDS": "0.25",
             "CANYU_RELEASE_GATE_JOB_SECONDS": "2",
             "CANYU_MQTT_URL": "",
+            # One machine is one network: let marks from it label numbers (see fleet_phone).
+            "CANYU_CALLS_MIN_NETWORKS": "1",
+            "CANYU_CALLS_NETWORK_CAP": "100",
             "CANYU_LOG_LEVEL": "WARNING",
             "CANYU_SIGNUP_RATE": "1000000/minute",
             # The fleet registers from one address: a lab, not a network of strangers.
@@ -630,6 +639,8 @@ class FleetRun:
             register_seconds = await self._register(client)
             team = {"Authorization": f"Bearer {team_token}"}
             outcomes = [await self._run_build(client, team, spec) for spec in self.spec.builds]
+            self.progress("phones: marks, calls, feedback", 0, 1)
+            self.services = await phone_services(client, self.phones, self.rng)
         return outcomes, register_seconds
 
     def run(self) -> Simulation:
@@ -647,6 +658,13 @@ class FleetRun:
                 if self.checkin_seconds
                 else 0.0
             )
-            return Simulation(self.spec.devices, outcomes, register_seconds, rps, self.database_url)
+            return Simulation(
+                self.spec.devices,
+                outcomes,
+                register_seconds,
+                rps,
+                self.database_url,
+                self.services.as_json() if self.services else {},
+            )
         finally:
             self._tmp.cleanup()

@@ -15,10 +15,12 @@ from starlette.datastructures import UploadFile
 
 from canyu.accounts.deps import CurrentUser, MaybeUser, TeamUser
 from canyu.accounts.models import User
+from canyu.community import notices
 from canyu.config import Settings as AppSettings
 from canyu.db import MAX_ID
 from canyu.deps import DbSession, get_database, get_settings
 from canyu.devices.deps import CurrentDevice
+from canyu.devices.push import publish_after_commit
 from canyu.devices.service import Attestation
 from canyu.devices.topics import topic
 from canyu.errors import InvalidInput
@@ -40,6 +42,10 @@ from canyu.releases.schemas import (
     CreditPreference,
     CutIn,
     DecisionOut,
+    DeviceFeedbackIn,
+    DeviceFeedbackOut,
+    DeviceNoticeOut,
+    DeviceNoticesOut,
     EntryOut,
     EventOut,
     FleetRow,
@@ -505,6 +511,8 @@ def report(
     )
     if not outcome.duplicate:
         evaluate_after_commit(session, get_database(request), runtime, outcome.report.rollout_id)
+    if outcome.notified:  # "fixed in build X": ring the phone so it fetches the notice now
+        publish_after_commit(session, runtime.pusher, [service.notice_push(device)])
     return ReportOut(report_id=body.report_id, accepted=True, duplicate=outcome.duplicate)
 
 
@@ -519,3 +527,54 @@ def fleet(
         FleetRow(product=p, channel=c, version=v, devices=n)
         for p, c, v, n in service.fleet(session, product_key=product)
     ]
+
+
+# --- the phone: its owner's notices, and feedback filed from the device -----------------------
+
+
+@router.get("/devices/notices", response_model=DeviceNoticesOut, tags=["devices"])
+def device_notices(
+    device: CurrentDevice,
+    session: DbSession,
+    after: Annotated[int, Query(ge=0, le=MAX_ID, description="The last notice id held.")] = 0,
+    limit: Annotated[int, Query(ge=1, le=service.phone.MAX_NOTICES)] = 50,
+) -> DeviceNoticesOut:
+    """The owner's notices newer than ``after``, in the owner's language (fetched on each
+    check-in cycle, and when a push on ``canyu/devices/<id>`` rings)."""
+    owner, found = service.device_notices(session, device=device, after=after, limit=limit)
+    _ = gettext_for(owner.locale if owner else "en")
+    return DeviceNoticesOut(
+        notices=[
+            DeviceNoticeOut(
+                id=n.id,
+                kind=n.kind,
+                post_id=n.post_id,
+                text=notices.describe(n.payload, _),
+                created_at=n.created_at,
+            )
+            for n in found
+        ],
+        last_id=found[-1].id if found else after,
+    )
+
+
+@router.post(
+    "/devices/feedback",
+    response_model=DeviceFeedbackOut,
+    status_code=status.HTTP_201_CREATED,
+    tags=["devices"],
+)
+def device_feedback(
+    body: DeviceFeedbackIn, device: CurrentDevice, session: DbSession
+) -> DeviceFeedbackOut:
+    """A post by the device's owner with the device's product, model, build and channel and an
+    optional log excerpt (the phone shows similar posts first, from ``/feedback/similar``)."""
+    post = service.device_feedback(
+        session, device=device, kind=body.kind, title=body.title, body=body.body, log=body.log
+    )
+    return DeviceFeedbackOut(
+        id=post.id,
+        title=post.title,
+        device_model=post.device_model,
+        software_build=post.software_build,
+    )

@@ -280,3 +280,30 @@ class FleetRow(BaseModel):
     channel: str
     version: str
     devices: int
+
+
+class DeviceNoticeOut(BaseModel):
+    id: int
+    kind: str
+    post_id: int | None
+    text: str
+    created_at: datetime
+
+
+class DeviceNoticesOut(BaseModel):
+    notices: list[DeviceNoticeOut]
+    last_id: int = Field(description="Send it as ``after`` next time.")
+
+
+class DeviceFeedbackIn(BaseModel):
+    kind: Literal["bug", "idea"] = "bug"
+    title: str = Field(min_length=1, max_length=200)
+    body: str = Field(default="", max_length=10_000)
+    log: str | None = Field(default=None, max_length=100_000, description="A log excerpt.")
+
+
+class DeviceFeedbackOut(BaseModel):
+    id: int
+    title: str
+    device_model: str | None
+    software_build: str | None

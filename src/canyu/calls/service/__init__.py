@@ -48,6 +48,12 @@ from canyu.calls.service.packs import (
     zones_due,
 )
 from canyu.calls.service.scoring import recompute_reporter_stats, rescore, rescore_dirty
+from canyu.calls.service.sms import (
+    PublishedModel,
+    publish_sms_model,
+    report_sms,
+    reports_for_training,
+)
 from canyu.calls.service.views import (
     NumberSummary,
     first_publication_after,
@@ -71,6 +77,7 @@ __all__ = [
     "MarkResult",
     "NotVerified",
     "NumberSummary",
+    "PublishedModel",
     "appeal_queue",
     "build_due_packs",
     "build_pack",
@@ -94,8 +101,11 @@ __all__ = [
     "parse_region",
     "prefix_length",
     "publish_pack",
+    "publish_sms_model",
     "reason_of",
     "recompute_reporter_stats",
+    "report_sms",
+    "reports_for_training",
     "request_code",
     "rescore",
     "rescore_dirty",

@@ -44,6 +44,12 @@ from canyu.releases.service.credits import (
     set_credit_optout,
 )
 from canyu.releases.service.gates import active_rollout_ids, evaluate
+from canyu.releases.service.phone import (
+    device_feedback,
+    device_notices,
+    notice_push,
+    owner_of,
+)
 from canyu.releases.service.products import create_product, get_product, list_products
 from canyu.releases.service.rollouts import (
     get_rollout,
@@ -117,6 +123,8 @@ __all__ = [
     "create_product",
     "credit_opted_out",
     "cut_train",
+    "device_feedback",
+    "device_notices",
     "enrol_device",
     "evaluate",
     "feedback_count",
@@ -131,7 +139,9 @@ __all__ = [
     "list_builds",
     "list_products",
     "list_rollouts",
+    "notice_push",
     "notify_installed",
+    "owner_of",
     "parse_channel",
     "pause",
     "previous_build",
