@@ -97,7 +97,7 @@ def test_a_phone_offline_for_a_day_catches_up(world: PhoneWorld, tmp_path: Path)
     device = world.phone(world.friend(), tmp_path / "traveller")
     phone = Phone(device)
     phone.sync_all()
-    held = phone.state.packs["CN"].version
+    held = phone.state.packs["86"].version
     # Offline: every sync fails, and the phone keeps screening from what it holds.
     assert device.state is not None
     server = device.state.server
@@ -115,7 +115,7 @@ def test_a_phone_offline_for_a_day_catches_up(world: PhoneWorld, tmp_path: Path)
     report = back.sync_all()
     assert time.monotonic() - started < 30
     assert report.parts["calls"] in ("delta", "full")
-    assert back.state.packs["CN"].version > held
+    assert back.state.packs["86"].version > held
     for number in LATER_NUMBERS:
         assert back.screen(number, online=False).action == Action.BLOCK
     back.close()
@@ -132,7 +132,7 @@ def test_tampered_packs_models_and_state_are_refused_and_fetched_again(
     phone.close()
 
     # A pack changed on the phone is refused (never read) and fetched again at the next sync.
-    pack = home / "calls" / "CN" / "pack.cyp"
+    pack = home / "calls" / "86" / "pack.cyp"
     data = bytearray(pack.read_bytes())
     data[-1] ^= 0x01
     pack.write_bytes(bytes(data))

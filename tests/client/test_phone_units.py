@@ -7,8 +7,6 @@ import io
 import json
 import os
 from pathlib import Path
-from types import SimpleNamespace
-from typing import Any
 
 import numpy as np
 import pytest
@@ -16,6 +14,7 @@ from typer.testing import CliRunner
 
 from canyu.calls import sms
 from canyu.cli import app as cli_app
+from canyu.client.calls import NONE, WARN, Verdict
 from canyu.client.device import Device, DeviceState
 from canyu.client.phone import Phone
 from canyu.client.rules import Action, Rules
@@ -63,13 +62,13 @@ def test_the_state_file_round_trips_and_refuses_changes(tmp_path: Path) -> None:
     store = StateStore(tmp_path)
     state = PhoneState()
     state.rules.add("block", "+86400*")
-    state.packs["CN"] = HeldFile("calls/CN/pack.cyp", 3, "ab" * 32)
+    state.packs["86"] = HeldFile("calls/86/pack.cyp", 3, "ab" * 32)
     state.add_notices([{"id": 5, "text": "hi", "created_at": "2026-01-01T00:00:00Z"}])
     store.save(state)
     assert os.stat(tmp_path / "phone.key").st_mode & 0o777 == 0o600
     loaded = store.load()
     assert loaded.rules.block == ["+86400*"]
-    assert loaded.packs["CN"].version == 3
+    assert loaded.packs["86"].version == 3
     assert loaded.last_notice == 5
     raw = (tmp_path / "phone.json").read_text()
     (tmp_path / "phone.json").write_text(raw.replace('"version": 3', '"version": 4'))
@@ -78,7 +77,7 @@ def test_the_state_file_round_trips_and_refuses_changes(tmp_path: Path) -> None:
     (tmp_path / "phone.json").write_text(raw[: len(raw) // 2])
     with pytest.raises(StateRefused):
         store.load()
-    assert not store.held_file_ok(HeldFile("calls/CN/pack.cyp", 3, "ab" * 32))
+    assert not store.held_file_ok(HeldFile("calls/86/pack.cyp", 3, "ab" * 32))
 
 
 def _synthetic(count: int = 300) -> tuple[list[str], np.ndarray]:
@@ -139,8 +138,8 @@ def test_the_call_decision_warns_on_results_it_does_not_know(tmp_path: Path) -> 
     assert phone.screen("hidden").action == Action.RING
 
     def lookup(category: str | None, warn: bool = False) -> None:
-        verdict: Any = SimpleNamespace(spam=False, category=category, reporters=7, warn=warn)
-        phone.calls.lookup = lambda _n, _r=None: verdict  # type: ignore[method-assign,assignment]
+        verdict = Verdict(False, category, 7, WARN if warn else NONE)
+        phone.calls.lookup = lambda number, region=None: verdict  # type: ignore[method-assign]
 
     lookup("suspicious")
     decision = phone.screen(NUMBER)

@@ -5,8 +5,8 @@ marking numbers, the SMS classifier, notices and feedback. HTTP and MQTT only.
 
 1. the friend's own rules that name the caller (hidden numbers, a block or allow rule for the
    number or a prefix, contacts) decide without looking anything up;
-2. else the signed offline pack of the number's region (canyu.client.calls, verified through TUF
-   and checked against the SHA-256 this phone recorded when it installed it);
+2. else the signed offline pack of the number's calling zone (canyu.client.calls, verified
+   through TUF and checked against the SHA-256 this phone recorded when it installed it);
 3. else, when online, the private k-anonymous lookup (only a short prefix of the number's hash
    leaves the phone);
 4. a labelled number then gets the friend's action for its category (block, warn or ring). A
@@ -33,7 +33,7 @@ import httpx
 from canyu.calls import numbers
 from canyu.calls.pack import PackError
 from canyu.calls.sms import SmsWeights, WeightsError
-from canyu.client.calls import PRODUCT, CallsClient
+from canyu.client.calls import PRODUCT, WARN, CallsClient
 from canyu.client.rules import Action
 from canyu.client.state import (
     HeldFile,
@@ -163,22 +163,22 @@ class Phone:
             fetcher=self.fetcher,
         )
 
-    def _pack_ok(self, region: str) -> bool:
-        """Whether the region's pack on disk is the one this phone verified; a changed one is
+    def _pack_ok(self, zone: str) -> bool:
+        """Whether the zone's pack on disk is the one this phone verified; a changed one is
         deleted (and fetched again at the next sync), never read."""
-        if region in self._checked:
+        if zone in self._checked:
             return True
-        path = self.home / "calls" / region / "pack.cyp"
-        held = self.state.packs.get(region)
+        path = self.home / "calls" / zone / "pack.cyp"
+        held = self.state.packs.get(zone)
         if held is not None and self.store.held_file_ok(held):
-            self._checked.add(region)
+            self._checked.add(zone)
             return True
         if path.exists():
-            log.warning("the %s pack does not match the one installed: refused", region)
+            log.warning("the %s pack does not match the one installed: refused", zone)
             path.unlink()
-        self.calls._packs.pop(region, None)
+        self.calls._packs.pop(zone, None)
         if held is not None:
-            del self.state.packs[region]
+            del self.state.packs[zone]
             self.save()
         return False
 
@@ -196,20 +196,23 @@ class Phone:
         found = numbers.e164_and_region(raw, self.calls.default_region)
         if found is None:
             return CallDecision(raw, Action.WARN, reason="not a valid number")
-        e164, region = found
+        e164 = found[0]
         own = rules.personal(e164)
         if own is not None:
             return CallDecision(e164, own[0], source="rule", reason=own[1])
         category: str | None = None
         source = "none"
-        if self._pack_ok(region):
-            try:
-                category = self.calls.is_spam(e164)[1]
-            except PackError:  # unreadable although its hash matched: treat as absent
-                category = None
-            source = "pack" if category else "none"
-        reporters: int | None = None
         suspicious = False
+        if self._pack_ok(numbers.zone_of_e164(e164)):
+            try:
+                offline = self.calls.check(e164)
+            except PackError:  # unreadable although its hash matched: treat as absent
+                offline = None
+            if offline is not None and offline.action == WARN:
+                suspicious, source = True, "pack"
+            elif offline is not None and offline.category:
+                category, source = offline.category, "pack"
+        reporters: int | None = None
         if online:
             try:
                 verdict = self.calls.lookup(e164)
@@ -217,7 +220,7 @@ class Phone:
                 log.info("lookup unavailable: %s", type(exc).__name__)
             else:
                 reporters = verdict.reporters or None
-                suspicious = bool(getattr(verdict, "warn", False))
+                suspicious = suspicious or verdict.action == WARN
                 if category is None and verdict.category:
                     category, source = verdict.category, "lookup"
         action = rules.for_category(category, suspicious=suspicious)
@@ -242,7 +245,10 @@ class Phone:
         return self.device._request(method, path, headers=headers, **kwargs)
 
     def sync_pack(self, region: str | None = None) -> str:
-        code = (region or self.calls.default_region).upper()
+        wanted = region or self.calls.default_region
+        if not wanted:
+            raise ValueError("no region given and the phone has no country")
+        code = numbers.parse_zone(wanted)
         self._pack_ok(code)
         self.calls.trusted_root = self._root()
         result = self.calls.sync_pack(code)
