@@ -63,7 +63,7 @@ def products(database: Database) -> None:
 
 
 @pytest.fixture
-def iot_api(release_app: FastAPI, products: None) -> Iterator[TestClient]:
+def iot_api(release_app: FastAPI, products: None) -> Iterator[TestClient]:  # noqa: F811
     """The API with pairing on (a broker address) but no broker files managed."""
     configure(release_app, settings_for(None))
     with TestClient(release_app) as client:

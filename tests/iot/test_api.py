@@ -24,7 +24,8 @@ def test_a_code_pairs_one_device_once_to_its_owner(
 ) -> None:
     owner = make_user(country="IN")
     code = new_code(iot_api, auth(owner))
-    assert len(code) == 9 and code[4] == "-"
+    assert len(code) == 9
+    assert code[4] == "-"
     paired = pair(iot_api, code.lower().replace("-", " "))  # typed as a person would
     assert paired["owner_id"] == owner.id
     name = paired["mqtt"]["username"]
@@ -34,7 +35,9 @@ def test_a_code_pairs_one_device_once_to_its_owner(
     assert paired["mqtt"]["announcements"] == "canyu/air-1/+/+"
     with database.session() as s:
         device = s.get(Device, paired["device_id"])
-        assert device is not None and device.country == "IN" and device.owner_id == owner.id
+        assert device is not None
+        assert device.country == "IN"
+        assert device.owner_id == owner.id
         credential = s.get(BrokerCredential, device.id)
         assert credential is not None
         # Only mosquitto's hash is kept, and it is the hash of the password the device got.
@@ -167,7 +170,8 @@ def test_owner_sees_devices_and_sends_commands(
     assert_error(r, 409, "conflict")
     with database.session() as s:
         credential = s.get(BrokerCredential, device_id)
-        assert credential is not None and credential.revoked_at is not None
+        assert credential is not None
+        assert credential.revoked_at is not None
 
 
 def test_roles_on_every_route(iot_api: TestClient, make_user: UserFactory, auth: Auth) -> None:

@@ -34,7 +34,6 @@ from canyu.lab.mosquitto import Mosquitto
 
 from .conftest import SERVER_PASSWORD, Auth, new_code, pair, settings_for
 
-
 _ids = itertools.count()
 
 
@@ -113,7 +112,8 @@ def test_a_device_uses_only_its_own_topics(
     assert server.connected
     d1 = Listener(broker, one["mqtt"]["username"], one["mqtt"]["password"])
     d2 = Listener(broker, two["mqtt"]["username"], two["mqtt"]["password"])
-    assert d1.connected and d2.connected
+    assert d1.connected
+    assert d2.connected
     server.subscribe("iot/+/telemetry")
     d1.subscribe(one["mqtt"]["commands"], one["mqtt"]["announcements"])
     # Reading another's commands, or everything: the broker grants nothing it delivers.
@@ -197,7 +197,8 @@ def test_the_ingest_stores_in_batches_and_drops_what_no_device_sent(
     assert ingest.stats.stored == 50
     assert ingest.stats.dropped == {"unknown_device": 1, "malformed": 2}
     assert ingest.stats.batches < 50  # batched, not one transaction per message
-    assert len(ingest.stats.lags_ms) == 50 and max(ingest.stats.lags_ms) < 5000
+    assert len(ingest.stats.lags_ms) == 50
+    assert max(ingest.stats.lags_ms) < 5000
     assert [json.loads(p) for _t, p in answers] == [{"offer": None, "poll_seconds": 3600}]
     with database.session() as s:
         assert s.scalar(select(func.count()).select_from(TelemetryRecord)) == 50
