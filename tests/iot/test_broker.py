@@ -13,8 +13,9 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+import httpx
 import paho.mqtt.client as mqtt
 import pytest
 from conftest import UserFactory
@@ -180,7 +181,7 @@ def test_the_ingest_stores_in_batches_and_drops_what_no_device_sent(
         device = Listener(broker, one["mqtt"]["username"], one["mqtt"]["password"])
         device.subscribe(one["mqtt"]["commands"])
         for n in range(50):
-            body = {"state": "on", "mode": "auto", "version": "1.0.0", "readings": {"pm25": n}}
+            body: dict[str, Any] = {"state": "on", "version": "1.0.0", "readings": {"pm25": n}}
             body["t"] = int(time.time() * 1000)
             device.publish(one["mqtt"]["telemetry"], json.dumps(body).encode())
         spoofer = Listener(broker, "loader", "l")
@@ -219,7 +220,7 @@ def test_an_owners_command_reaches_the_device_and_its_state_comes_back(
     from canyu.iot.runtime import runtime_for
 
     owner = auth(make_user())
-    gadget = IotDevice(tmp_path / "plug", client=brokered)
+    gadget = IotDevice(tmp_path / "plug", client=cast(httpx.Client, brokered))
     state = gadget.pair(
         server="http://testserver",
         code=new_code(brokered, owner),
