@@ -45,7 +45,6 @@ class IotState:
     telemetry_topic: str
     checkin_topic: str
     commands_topic: str
-    announcements: str
     metadata_url: str
     targets_url: str
     power: str = "off"
@@ -131,7 +130,6 @@ class IotDevice:
             telemetry_topic=mqtt_["telemetry"],
             checkin_topic=mqtt_["checkin"],
             commands_topic=mqtt_["commands"],
-            announcements=mqtt_["announcements"],
             metadata_url=data["tuf"]["metadata_url"],
             targets_url=data["tuf"]["targets_url"],
         )
@@ -190,8 +188,8 @@ class IotDevice:
     # --- running -------------------------------------------------------------------------------
 
     def handle(self, payload: bytes) -> Event | None:
-        """Follow a message on the commands topic: a command from the owner, or an answer to a
-        check-in (an offer, or none)."""
+        """Follow a message on the commands topic: a command from the owner, an answer to a
+        check-in (an offer, or none), or the product's "check in now"."""
         state = self._require()
         try:
             body = json.loads(payload)
@@ -209,6 +207,8 @@ class IotDevice:
                 state.mode = str(value)
             state.save(self.state_path)
             return Event("command", f"{action}={value}")
+        if body.get("check_in") is True:
+            return Event("check_in", "asked by the product's announcement")
         if "offer" in body:
             offer = body["offer"]
             return self.install(Offer.from_json(offer)) if offer else None
@@ -246,16 +246,16 @@ class IotDevice:
         on_event: Callable[[Event], None] = lambda _e: None,
     ) -> None:
         """Check in, then publish telemetry every ``every`` seconds and at once after anything
-        changed; follow commands and offers; check in again when the product announces one."""
+        changed; follow commands and offers; check in again when the product asks."""
         state = self._require()
-        inbox: queue.Queue[tuple[str, bytes]] = queue.Queue()
+        inbox: queue.Queue[bytes] = queue.Queue()
         client = self.connect()
 
         def subscribe(c: mqtt.Client, *_a: object) -> None:
-            c.subscribe([(state.commands_topic, 1), (state.announcements, 1)])
+            c.subscribe(state.commands_topic, 1)
 
         client.on_connect = subscribe
-        client.on_message = lambda _c, _u, m: inbox.put((m.topic, bytes(m.payload)))
+        client.on_message = lambda _c, _u, m: inbox.put(bytes(m.payload))
         subscribe(client)
 
         def publish_state() -> None:
@@ -271,17 +271,17 @@ class IotDevice:
             due = time.monotonic() + every
             while not stop():
                 try:
-                    topic, payload = inbox.get(timeout=min(1.0, max(0.0, due - time.monotonic())))
+                    payload = inbox.get(timeout=min(1.0, max(0.0, due - time.monotonic())))
                 except queue.Empty:
                     if time.monotonic() >= due:
                         publish_state()
                         due = time.monotonic() + every
                     continue
-                if topic != state.commands_topic:  # the product's announcement: ask now
-                    check_in()
-                    continue
                 event = self.handle(payload)
                 if event is None:
+                    continue
+                if event.kind == "check_in":
+                    check_in()
                     continue
                 on_event(event)
                 if event.kind in ("command", "updated"):

@@ -106,7 +106,6 @@ def pair(
             telemetry=topics.device_topic(name, topics.TELEMETRY),
             checkin=topics.device_topic(name, topics.CHECKIN),
             commands=topics.device_topic(name, topics.COMMANDS),
-            announcements=topics.announcements(key),
         ),
         tuf=TufOut(
             metadata_url=f"{base}/tuf/{key}/metadata/", targets_url=f"{base}/tuf/{key}/targets/"

@@ -41,11 +41,10 @@ def password_hash(password: str, *, salt: bytes | None = None) -> str:
 
 @dataclass(frozen=True)
 class Account:
-    """A device's broker account: who it is, its hash, and its product (for announcements)."""
+    """A device's broker account: its username and mosquitto's hash of its password."""
 
     username: str
     password_hash: str
-    product: str
 
 
 @dataclass(frozen=True)
@@ -60,20 +59,29 @@ class Service:
 
 
 def server_account(password_hash_: str) -> Service:
-    """canyu's own account: reads every device's telemetry and check-ins, writes commands and
-    the products' announcements."""
+    """canyu's own account: reads every device's telemetry and check-ins and the products'
+    announcements (which the ingest passes on to each device), writes commands and
+    announcements."""
     return Service(
         SERVER_USER,
         password_hash_,
-        read=(f"{topics.ROOT}/+/{topics.TELEMETRY}", f"{topics.ROOT}/+/{topics.CHECKIN}"),
+        read=(
+            f"{topics.ROOT}/+/{topics.TELEMETRY}",
+            f"{topics.ROOT}/+/{topics.CHECKIN}",
+            "canyu/#",
+        ),
         write=(f"{topics.ROOT}/+/{topics.COMMANDS}", "canyu/#"),
     )
 
 
 def render(accounts: Iterable[Account], services: Iterable[Service]) -> tuple[str, str]:
     """(password file, ACL file). A device may publish only its own telemetry and check-ins and
-    read only its own commands and its product's announcements; anything not listed is refused
-    (mosquitto denies by default once an acl_file is set)."""
+    read only its own commands (where the ingest also passes on its product's announcements);
+    anything not listed is refused (mosquitto denies by default once an acl_file is set).
+
+    Devices' rights are patterns on the username, the same three lines for every device:
+    mosquitto 2.0 reads a ``user`` section per account in time that grows with the square of
+    their number (20,000 sections: 14 s), while patterns cost nothing per device."""
     passwords: list[str] = []
     acl: list[str] = []
     for service in services:
@@ -82,15 +90,10 @@ def render(accounts: Iterable[Account], services: Iterable[Service]) -> tuple[st
         acl.extend(f"topic read {t}" for t in service.read)
         acl.extend(f"topic write {t}" for t in service.write)
         acl.append("")
-    for account in accounts:
-        passwords.append(f"{account.username}:{account.password_hash}")
-        name = account.username
-        acl.append(f"user {name}")
-        acl.append(f"topic write {topics.device_topic(name, topics.TELEMETRY)}")
-        acl.append(f"topic write {topics.device_topic(name, topics.CHECKIN)}")
-        acl.append(f"topic read {topics.device_topic(name, topics.COMMANDS)}")
-        acl.append(f"topic read {topics.announcements(account.product)}")
-        acl.append("")
+    acl.append(f"pattern write {topics.device_topic('%u', topics.TELEMETRY)}")
+    acl.append(f"pattern write {topics.device_topic('%u', topics.CHECKIN)}")
+    acl.append(f"pattern read {topics.device_topic('%u', topics.COMMANDS)}")
+    passwords.extend(f"{a.username}:{a.password_hash}" for a in accounts)
     return "\n".join(passwords) + "\n", "\n".join(acl) + "\n"
 
 

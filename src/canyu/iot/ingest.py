@@ -9,11 +9,14 @@ broker's ACL lets only that device's account publish to; a topic of a device who
 do not stand, or a payload that is not telemetry, is dropped and counted.
 
 Check-ins (``iot/<username>/checkin``) are answered on the device's commands topic with the
-same answer an HTTP check-in gets (canyu.releases.checkin.answer).
+same answer an HTTP check-in gets (canyu.releases.checkin.answer), and a product's
+announcement ("check in now" on ``canyu/<product>/<channel>/<country>``) is passed on to the
+commands topic of each of its small devices there.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import threading
@@ -117,6 +120,7 @@ class TelemetryIngest:
             [
                 (f"{SHARE}/{topics.ROOT}/+/{topics.TELEMETRY}", 1),
                 (f"{SHARE}/{topics.ROOT}/+/{topics.CHECKIN}", 1),
+                (f"{SHARE}/{topics.ANNOUNCEMENTS}", 1),
             ]
         )
 
@@ -207,7 +211,11 @@ class TelemetryIngest:
         checkins: list[tuple[int, str | None]] = []
         dropped: Counter[str] = Counter()
         sent: list[int] = []
+        announced: list[str] = []
         for message in batch:
+            if message.topic.startswith("canyu/"):
+                announced.append(message.topic)
+                continue
             parsed = topics.parse_device_topic(message.topic)
             if parsed is None or parsed[1] == topics.COMMANDS:
                 dropped["topic"] += 1
@@ -254,6 +262,7 @@ class TelemetryIngest:
         for message in batch:
             if message.qos:
                 self.client.ack(message.mid, message.qos)
+        answers.extend(self._pass_on(announced))
         for topic, payload in answers:
             self.client.publish(topic, payload, qos=1)
         self.stats.stored += len(rows)
@@ -262,6 +271,19 @@ class TelemetryIngest:
         self.stats.dropped.update(dropped)
         if self.keep_lags:
             self.stats.lags_ms.extend(committed_ms - t for t in sent)
+
+    def _pass_on(self, announced: list[str]) -> list[tuple[str, bytes]]:
+        """A product's "check in now", passed on to each of its small devices there (a device
+        reads only its own topics)."""
+        if not announced:
+            return []
+        scopes = set(announced)
+        ask = json.dumps(topics.CHECK_IN_NOW).encode()
+        return [
+            (topics.device_topic(topics.username(device_id), topics.COMMANDS), ask)
+            for device_id, known in self.known.items()
+            if known.scope in scopes
+        ]
 
     def _answer(self, session: Any, device_id: int, version: str | None) -> tuple[str, bytes]:
         known = self.known[device_id]
@@ -282,5 +304,5 @@ class TelemetryIngest:
             known = self.known.get(device_id)
             if known is not None:
                 self.known[device_id] = service.Known(
-                    known.product_id, known.token_hash, version or known.current_version, now
+                    known.scope, known.token_hash, version or known.current_version, now
                 )

@@ -29,7 +29,6 @@ class MqttOut(BaseModel):
     telemetry: str
     checkin: str
     commands: str
-    announcements: str
 
 
 class TufOut(BaseModel):

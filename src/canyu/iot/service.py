@@ -23,6 +23,7 @@ from canyu.db import utcnow
 from canyu.devices import identity
 from canyu.devices import service as devices
 from canyu.devices.models import Device
+from canyu.devices.topics import topic
 from canyu.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from canyu.iot import broker, topics
 from canyu.iot.models import BrokerCredential, DeviceCommand, PairingCode, TelemetryRecord
@@ -196,32 +197,37 @@ def send_command(
 def broker_accounts(session: Session) -> list[broker.Account]:
     """Every device account that stands (credential and device both unrevoked)."""
     rows = session.execute(
-        select(BrokerCredential.username, BrokerCredential.password_hash, ReleaseProduct.key)
+        select(BrokerCredential.username, BrokerCredential.password_hash)
         .join(Device, Device.id == BrokerCredential.device_id)
-        .join(ReleaseProduct, ReleaseProduct.id == Device.product_id)
         .where(BrokerCredential.revoked_at.is_(None), Device.revoked_at.is_(None))
         .order_by(BrokerCredential.device_id)
     )
-    return [broker.Account(username, pw, product) for username, pw, product in rows]
+    return [broker.Account(username, pw) for username, pw in rows]
 
 
 @dataclass(frozen=True)
 class Known:
-    product_id: int
+    """A device whose credentials stand, as the ingest checks messages against it; ``scope``
+    is the announcement topic it listens to (canyu.devices.topics.topic)."""
+
+    scope: str
     token_hash: str
     current_version: str | None
     last_seen_at: datetime
 
 
 def known_devices(session: Session) -> dict[int, Known]:
-    """The devices whose credentials stand, as the ingest checks messages against them."""
     query = (
-        select(Device.id, Device.product_id, Device.token_hash)
+        select(Device.id, ReleaseProduct.key, Device.channel, Device.country, Device.token_hash)
         .add_columns(Device.current_version, Device.last_seen_at)
         .join(BrokerCredential, BrokerCredential.device_id == Device.id)
+        .join(ReleaseProduct, ReleaseProduct.id == Device.product_id)
         .where(BrokerCredential.revoked_at.is_(None), Device.revoked_at.is_(None))
     )
-    return {row[0]: Known(*row[1:]) for row in session.execute(query)}
+    return {
+        device_id: Known(topic(key, channel, country), digest, version, seen)
+        for device_id, key, channel, country, digest, version, seen in session.execute(query)
+    }
 
 
 # --- telemetry ------------------------------------------------------------------------------------

@@ -5,9 +5,9 @@ broker's ACL, rendered by canyu.iot.broker, says so):
 
 - ``iot/<username>/telemetry`` (it publishes): its state, mode, build and a few readings;
 - ``iot/<username>/checkin`` (it publishes): "which build should I run?", answered as an offer;
-- ``iot/<username>/commands`` (it reads): commands from its owner, and update offers;
-- ``canyu/<product>/<channel>/<country>`` (it reads): its product's announcements
-  (canyu.devices.topics: "check in now").
+- ``iot/<username>/commands`` (it reads): commands from its owner, update offers, and its
+  product's announcements ("check in now", published on ``canyu/<product>/<channel>/<country>``
+  as for phones, canyu.devices.topics) passed on to it by the ingest.
 """
 
 from __future__ import annotations
@@ -57,9 +57,8 @@ def parse_device_topic(topic: str) -> tuple[int, str] | None:
     return None if device_id is None else (device_id, parts[2])
 
 
-def announcements(product: str) -> str:
-    """The filter of a product's announcements (canyu.devices.topics.topic's shape)."""
-    return f"canyu/{product}/+/+"
+ANNOUNCEMENTS = "canyu/+/+/+"  # every product's (canyu.devices.topics.topic's shape)
+CHECK_IN_NOW = {"check_in": True}
 
 
 @dataclass(frozen=True)
