@@ -206,7 +206,7 @@ class TelemetryIngest:
         """Store one batch in one transaction, then acknowledge it and answer its check-ins."""
         self._refresh_known()
         now = utcnow()
-        rows: list[dict[str, Any]] = []
+        rows: list[tuple[Any, ...]] = []
         seen: dict[int, str | None] = {}
         checkins: list[tuple[int, str | None]] = []
         dropped: Counter[str] = Counter()
@@ -236,15 +236,14 @@ class TelemetryIngest:
                 dropped["malformed"] += 1
                 continue
             rows.append(
-                {
-                    "device_id": device_id,
-                    "received_at": now,
-                    "state": telemetry.state,
-                    "mode": telemetry.mode,
-                    "version": telemetry.version,
-                    "readings": telemetry.readings,
-                    "sent_ms": telemetry.sent_ms,
-                }
+                (
+                    device_id,
+                    telemetry.state,
+                    telemetry.mode,
+                    telemetry.version,
+                    json.dumps(telemetry.readings, separators=(",", ":")),
+                    telemetry.sent_ms,
+                )
             )
             if telemetry.sent_ms is not None:
                 sent.append(telemetry.sent_ms)
@@ -252,7 +251,7 @@ class TelemetryIngest:
                 seen[device_id] = telemetry.version
         answers: list[tuple[str, bytes]] = []
         with self.database.session() as session:
-            service.store_telemetry(session, rows)
+            service.store_telemetry(session, received_at=now, rows=rows)
             service.record_sightings(session, seen)
             for device_id, version in checkins:
                 answers.append(self._answer(session, device_id, version))

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from canyu.accounts.models import User
@@ -233,10 +233,41 @@ def known_devices(session: Session) -> dict[int, Known]:
 # --- telemetry ------------------------------------------------------------------------------------
 
 
-def store_telemetry(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
-    """One batch of telemetry rows (TelemetryRecord's columns): one multi-row insert."""
-    if rows:
-        session.execute(insert(TelemetryRecord), list(rows))
+TELEMETRY_COLUMNS = ("device_id", "received_at", "state", "mode", "version", "readings", "sent_ms")
+
+
+def store_telemetry(
+    session: Session, *, received_at: datetime, rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """One batch of telemetry, in the session's transaction: rows of (device id, state, mode,
+    version, readings as JSON text, sent_ms), all received at ``received_at``.
+
+    The ingest's hot path (20,000 rows a second): PostgreSQL takes the batch by COPY, SQLite
+    by one executemany, both through the driver, since SQLAlchemy's per-row processing costs
+    more than the insert itself. The time is converted once per batch by the column's own
+    type, so the rows read back as any other."""
+    if not rows:
+        return
+    connection = session.connection()
+    table = TelemetryRecord.__table__
+    kind = table.c.received_at.type
+    convert = kind.dialect_impl(connection.dialect).bind_processor(connection.dialect)
+    when = convert(received_at) if convert is not None else received_at
+    names = ", ".join(TELEMETRY_COLUMNS)
+    cursor = connection.connection.cursor()
+    try:
+        if connection.dialect.name == "postgresql":
+            with cursor.copy(f"COPY {TelemetryRecord.__tablename__} ({names}) FROM STDIN") as copy:
+                for device_id, state, mode, version, readings, sent_ms in rows:
+                    copy.write_row((device_id, when, state, mode, version, readings, sent_ms))
+        else:
+            marks = ", ".join("?" for _ in TELEMETRY_COLUMNS)
+            cursor.executemany(
+                f"INSERT INTO {TelemetryRecord.__tablename__} ({names}) VALUES ({marks})",  # noqa: S608 (constants)
+                [(r[0], when, *r[1:]) for r in rows],
+            )
+    finally:
+        cursor.close()
 
 
 def record_sightings(session: Session, seen: Mapping[int, str | None]) -> None:

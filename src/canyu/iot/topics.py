@@ -84,14 +84,16 @@ class BadMessage(ValueError):
     """A message that is not what its topic carries."""
 
 
+# A device's state is what the "power" command sets.
+_CHOICES = {"state": ACTIONS["power"], "mode": ACTIONS["mode"]}
+
+
 def _choice(body: dict[str, Any], key: str) -> str | None:
     value = body.get(key)
     if value is None:
         return None
-    if not isinstance(value, str) or value not in ACTIONS["power" if key == "state" else key]:
-        raise BadMessage(
-            f"{key} must be one of {', '.join(ACTIONS['power' if key == 'state' else key])}"
-        )
+    if not isinstance(value, str) or value not in _CHOICES[key]:
+        raise BadMessage(f"{key} must be one of {', '.join(_CHOICES[key])}")
     return value
 
 
