@@ -109,6 +109,7 @@ class TelemetryIngest:
         self.client.on_connect = self._on_connect
         self.client.on_subscribe = lambda *_a: self._subscribed.set()
         self.client.on_message = self._on_message
+        self.client.on_disconnect = self._on_disconnect
 
     # --- the broker's side -------------------------------------------------------------------
 
@@ -124,13 +125,19 @@ class TelemetryIngest:
             ]
         )
 
+    def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
+        if reason.is_failure:  # paho reconnects; the broker sends the unacknowledged again
+            log.warning("the ingest lost the broker (%s); reconnecting", reason)
+
     def _on_message(self, _c: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
         self.inbox.put(Message(message.topic, bytes(message.payload), message.mid, message.qos))
 
     def start(self, *, wait: float = 10.0) -> None:
         properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         properties.SessionExpiryInterval = 7 * 24 * 3600
-        properties.ReceiveMaximum = 65535  # acknowledged by batch: let a whole batch in flight
+        # Acknowledged by batch: let a few batches be in flight. Unacknowledged messages are
+        # sent again after a reconnect, so this also bounds the duplicates one can cause.
+        properties.ReceiveMaximum = 4 * self.settings.batch_size
         self.client.connect(
             self.host, self.port, keepalive=30, clean_start=False, properties=properties
         )
