@@ -307,10 +307,15 @@ def simulate(
     database_url: Annotated[
         str | None, typer.Option("--database-url", help="Default: a fresh SQLite file.")
     ] = None,
+    iot_devices: Annotated[
+        int, typer.Option(help="Small devices (MQTT) paired with the phones' owners.", min=0)
+    ] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
 ) -> None:
     """Drive a fleet against a server of its own: a good build, one bad by install failures,
     one bad only by the feedback it draws, another good one. Prints how far each got."""
+    from dataclasses import asdict
+
     from canyu.lab.fleet import BuildSpec, FleetRun, FleetSpec
 
     builds = (
@@ -330,6 +335,7 @@ def simulate(
         seed=seed,
         register="bulk" if bulk_register else "http",
         until_installed=until_installed,
+        iot_devices=iot_devices,
     )
     with staged(err) as report:
         result = FleetRun(spec, database_url=database_url, progress=report).run()
@@ -357,6 +363,7 @@ def simulate(
         "devices": result.fleet,
         "register_seconds": round(result.register_seconds, 1),
         "builds": rows,
+        "iot": asdict(result.iot) if result.iot else None,
     }
     if as_json:
         out.print_json(json.dumps(summary))
@@ -397,6 +404,12 @@ def simulate(
                 f"{r['version']}: {r['rolled_back']} devices rolled back to the previous build"
             )
     out.print(f"registered {result.fleet} devices in {summary['register_seconds']} s")
+    if result.iot and result.iot.devices:
+        i = result.iot
+        out.print(
+            f"small devices: {i.paired}/{i.devices} paired, {i.commands_followed}/"
+            f"{i.commands_sent} commands followed, {i.stored_state_on} stored as on"
+        )
 
 
 def register(bench_app: typer.Typer, device_app: typer.Typer) -> None:

@@ -27,6 +27,7 @@ from canyu import migrate
 from canyu.accounts import service as accounts
 from canyu.accounts.models import ApiToken, Role, User
 from canyu.db import Database, utcnow
+from canyu.lab.iot_fleet import IotFleet, IotOutcome
 from canyu.lab.servers import Uvicorn
 
 PRODUCT = "canyu-1s"
@@ -74,6 +75,8 @@ class FleetSpec:
     # fleets); by default the simulation moves on once the gates completed it (100% offered).
     until_installed: bool = False
     stages: tuple[float, ...] = STAGES
+    # Small devices (canyu.lab.iot_fleet): paired with the phones' owners, on MQTT.
+    iot_devices: int = 0
     # The rollouts' health gates (canyu.releases.health.Thresholds fields).
     gates: dict[str, float] = field(
         default_factory=lambda: {
@@ -114,6 +117,7 @@ class Simulation:
     register_seconds: float
     checkin_rps: float
     database_url: str
+    iot: IotOutcome | None = None
 
 
 @dataclass
@@ -212,6 +216,7 @@ class FleetRun:
         self.checkin_seconds = 0.0
         self.bulk_seconds = 0.0
         self.outcome_of: dict[str, BuildOutcome] = {}
+        self.iot_outcome: IotOutcome | None = None
 
     # --- setup ----------------------------------------------------------------------------------
 
@@ -628,6 +633,7 @@ class FleetRun:
             base_url=server_url, transport=transport, timeout=60
         ) as client:
             register_seconds = await self._register(client)
+            self.iot_outcome = await self.iot.run(client, team_token, self.owner_tokens)
             team = {"Authorization": f"Bearer {team_token}"}
             outcomes = [await self._run_build(client, team, spec) for spec in self.spec.builds]
         return outcomes, register_seconds
@@ -635,6 +641,8 @@ class FleetRun:
     def run(self) -> Simulation:
         try:
             env, team_token = self._prepare()
+            self.iot = IotFleet(self.spec.iot_devices, self.workdir).__enter__()
+            env |= self.iot.env()
             with Uvicorn(
                 "canyu.asgi:app",
                 env,
@@ -647,6 +655,15 @@ class FleetRun:
                 if self.checkin_seconds
                 else 0.0
             )
-            return Simulation(self.spec.devices, outcomes, register_seconds, rps, self.database_url)
+            return Simulation(
+                self.spec.devices,
+                outcomes,
+                register_seconds,
+                rps,
+                self.database_url,
+                self.iot_outcome,
+            )
         finally:
+            if hasattr(self, "iot"):
+                self.iot.__exit__(None, None, None)
             self._tmp.cleanup()
