@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Depends, Request, status
 
 from canyu.accounts.deps import CurrentUser, TeamUser, current_user, optional_user
 from canyu.accounts.models import User
@@ -16,6 +16,7 @@ from canyu.devices import service as devices
 from canyu.devices.push import publish_after_commit
 from canyu.errors import InvalidInput, Unavailable
 from canyu.iot import service, topics
+from canyu.iot.deps import FleetQuery
 from canyu.iot.runtime import Runtime, get_runtime, sync_after_commit
 from canyu.iot.schemas import (
     CodeOut,
@@ -169,23 +170,10 @@ def unpair(
     sync_after_commit(session, get_database(request), runtime)
 
 
-Filter = Annotated[str, Query(max_length=64)]
-
-
 @router.get("/fleet", response_model=FleetOut)
-def fleet(
-    actor: TeamUser,
-    session: DbSession,
-    product: Filter = "",
-    kind: Filter = "",
-    model: Filter = "",
-    version: Filter = "",
-    channel: Filter = "",
-    country: Filter = "",
-    seen: Filter = "",
-) -> FleetOut:
-    """The team's fleet: devices by product, model, build, channel and country."""
-    filters = service.FleetFilters(product, kind, model, version, channel, country, seen)
+def fleet(actor: TeamUser, session: DbSession, filters: FleetQuery) -> FleetOut:
+    """The team's fleet: devices by product, model, build, channel and country (filters:
+    product, kind, model, version, channel, country, seen = 1d, 7d, 30d or never)."""
     found = service.inventory(session, actor=actor, filters=filters)
     return FleetOut(
         total=found.total,

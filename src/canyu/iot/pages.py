@@ -15,13 +15,13 @@ from canyu.deps import DbSession, RowId, get_database
 from canyu.devices.push import publish_after_commit
 from canyu.errors import CanyuError
 from canyu.iot import service, topics
+from canyu.iot.deps import FleetQuery
 from canyu.iot.runtime import runtime_for, sync_after_commit
 from canyu.web.csrf import check_csrf
 from canyu.web.forms import FormStr, gettext_of, here, redirect, signin_redirect
 from canyu.web.templating import render
 
 router = APIRouter(include_in_schema=False)
-Filter = Annotated[str, Query(max_length=64)]
 
 
 @router.get("/fleet", response_class=HTMLResponse)
@@ -29,18 +29,11 @@ def fleet(
     request: Request,
     session: DbSession,
     user: MaybeUser,
-    product: Filter = "",
-    kind: Filter = "",
-    model: Filter = "",
-    version: Filter = "",
-    channel: Filter = "",
-    country: Filter = "",
-    seen: Filter = "",
+    filters: FleetQuery,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
     if user is None:
         return signin_redirect(here(request))
-    filters = service.FleetFilters(product, kind, model, version, channel, country, seen)
     found = service.inventory(session, actor=user, filters=filters, page=page)
     chosen = {k: v for k, v in vars(filters).items() if v}
 

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from canyu.iot import broker
-from canyu.lab.servers import free_port
+from canyu.lab.servers import free_port, stop
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 
@@ -70,12 +70,7 @@ class Mosquitto:
 
     def __exit__(self, *_exc: object) -> None:
         if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+            stop(self.process)
             self.process = None
             self.log.close()
         self._tmp.cleanup()
