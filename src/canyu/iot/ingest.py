@@ -24,7 +24,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -91,7 +91,7 @@ class TelemetryIngest:
         self.inbox: queue.SimpleQueue[Message | None] = queue.SimpleQueue()
         self.known: dict[int, service.Known] = {}
         self._known_at = float("-inf")
-        self._missed_at = float("-inf")
+        self._looked_at: datetime | None = None
         self._writer: threading.Thread | None = None
         self._subscribed = threading.Event()
         # A persistent session under a fixed name: while this consumer is away, the broker
@@ -157,17 +157,25 @@ class TelemetryIngest:
 
     # --- the database's side ------------------------------------------------------------------
 
-    def _refresh_known(self, *, missed: bool = False) -> None:
+    def _refresh_known(self) -> None:
+        """Read every standing device once, then only the revocations since the last look
+        (every ``known_refresh_seconds``): a fleet of a million is not read again and again."""
         now = time.monotonic()
-        if missed:
-            if now - self._missed_at < 1.0 or now - self._known_at < 1.0:
-                return
-            self._missed_at = now
-        elif now - self._known_at < self.settings.known_refresh_seconds:
+        if now - self._known_at < self.settings.known_refresh_seconds:
             return
+        looked = utcnow()
         with self.database.session() as session:
-            self.known = service.known_devices(session)
-        self._known_at = now
+            if self._looked_at is None:
+                self.known = service.known_devices(session)
+            else:
+                for device_id in service.revoked_since(session, since=self._looked_at):
+                    self.known.pop(device_id, None)
+        self._known_at, self._looked_at = now, looked - timedelta(seconds=1)
+
+    def _learn(self, device_ids: set[int]) -> None:
+        """Devices paired since the last look (their first messages), one query a batch."""
+        with self.database.session() as session:
+            self.known.update(service.known_devices(session, ids=sorted(device_ids)))
 
     def _write_loop(self) -> None:
         stopping = False
@@ -219,17 +227,18 @@ class TelemetryIngest:
         dropped: Counter[str] = Counter()
         sent: list[int] = []
         announced: list[str] = []
-        for message in batch:
+        addressed = [(m, topics.parse_device_topic(m.topic)) for m in batch]
+        unknown = {p[0] for _m, p in addressed if p is not None and p[0] not in self.known}
+        if unknown:
+            self._learn(unknown)
+        for message, parsed in addressed:
             if message.topic.startswith("canyu/"):
                 announced.append(message.topic)
                 continue
-            parsed = topics.parse_device_topic(message.topic)
             if parsed is None or parsed[1] == topics.COMMANDS:
                 dropped["topic"] += 1
                 continue
             device_id, kind = parsed
-            if device_id not in self.known:
-                self._refresh_known(missed=True)
             known = self.known.get(device_id)
             if known is None:
                 dropped["unknown_device"] += 1

@@ -216,7 +216,8 @@ class Known:
     last_seen_at: datetime
 
 
-def known_devices(session: Session) -> dict[int, Known]:
+def known_devices(session: Session, *, ids: Sequence[int] | None = None) -> dict[int, Known]:
+    """Every device whose credentials stand, or those of ``ids`` that do."""
     query = (
         select(Device.id, ReleaseProduct.key, Device.channel, Device.country, Device.token_hash)
         .add_columns(Device.current_version, Device.last_seen_at)
@@ -224,10 +225,19 @@ def known_devices(session: Session) -> dict[int, Known]:
         .join(ReleaseProduct, ReleaseProduct.id == Device.product_id)
         .where(BrokerCredential.revoked_at.is_(None), Device.revoked_at.is_(None))
     )
+    if ids is not None:
+        query = query.where(Device.id.in_(list(ids)))
     return {
         device_id: Known(topic(key, channel, country), digest, version, seen)
         for device_id, key, channel, country, digest, version, seen in session.execute(query)
     }
+
+
+def revoked_since(session: Session, *, since: datetime) -> set[int]:
+    """Devices whose credentials, or registry token, were revoked at or after ``since``."""
+    by_credential = select(BrokerCredential.device_id).where(BrokerCredential.revoked_at >= since)
+    by_registry = select(Device.id).where(Device.revoked_at >= since)
+    return set(session.scalars(by_credential)) | set(session.scalars(by_registry))
 
 
 # --- telemetry ------------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ class IotSettings(BaseSettings):
     # The ingest: a batch is written when it has this many messages or is this old.
     batch_size: int = 5000
     batch_seconds: float = 0.1
-    # Which devices stand is read again this often (a revoked one is dropped after it).
+    # Revocations are read this often (a revoked device's messages are dropped after it).
     known_refresh_seconds: float = 5.0
     # Telemetry older than this is deleted by a daily job.
     keep_days: int = 30

@@ -224,8 +224,8 @@ def run(
                     if not published and not done.empty():
                         published = done.get()
                     quiet = time.monotonic() - last_change
-                    if (published and stored >= messages and quiet > 1) or quiet > 15:
-                        break  # all in (or nothing came for 15 s: what is missing is lost)
+                    if (published and stored >= messages and quiet > 1) or quiet > 60:
+                        break  # all in (or nothing came for a minute: what is missing is lost)
                     time.sleep(0.05)
                 published = published or done.get(timeout=180)
                 cpu = time.process_time() - cpu_before
