@@ -47,6 +47,7 @@ DOMAINS = (
     "greetings",
     "hotspots",
     "store",
+    "iot",
 )
 # Above the domains: pages that read several, and what builds and runs the whole.
 ABOVE = ("portal", "models", "migrations", "app", "asgi")

@@ -24,6 +24,7 @@ from canyu.devices import install as devices
 from canyu.errors import CanyuError, InternalError, Unavailable, error_body, error_headers
 from canyu.greetings import install as greetings
 from canyu.hotspots import install as hotspots
+from canyu.iot import install as iot
 from canyu.logs import RequestLogMiddleware
 from canyu.mail import Mailer, send_on_commit
 from canyu.markets import install as markets
@@ -160,6 +161,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         greetings,
         hotspots,
         store,
+        iot,
         portal,
     ):
         domain.install(app)

@@ -170,8 +170,10 @@ def demo(
 def _register_domains() -> None:
     from canyu.calls import cli as calls_cli
     from canyu.client import cli as device_cli
+    from canyu.client import iot_cli
     from canyu.greetings import cli as greetings_cli
     from canyu.hotspots import cli as hotspots_cli
+    from canyu.iot import cli as iot_server_cli
     from canyu.lab import cli as lab_cli
     from canyu.markets import cli as markets_cli
     from canyu.releases import cli as releases_cli
@@ -186,8 +188,10 @@ def _register_domains() -> None:
         ("markets", markets_cli.app, "Country indicators, the market scorer, opened markets."),
         ("greetings", greetings_cli.app, "Festivals, greetings, their packs."),
         ("hotspots", hotspots_cli.app, "Free Wi-Fi hotspots: open-data imports, offline packs."),
+        ("iot", iot_cli.app, "A small device (no screen); its broker and telemetry ingest."),
     ):
         app.add_typer(commands, name=name, help=about)
+    iot_server_cli.register(iot_cli.app)
     lab_cli.register(bench_app, device_cli.app)
 
 

@@ -6,6 +6,7 @@ from canyu.community import models as community_models
 from canyu.devices import models as devices_models
 from canyu.greetings import models as greetings_models
 from canyu.hotspots import models as hotspots_models
+from canyu.iot import models as iot_models
 from canyu.markets import models as markets_models
 from canyu.releases import models as releases_models
 from canyu.store import models as store_models
@@ -17,6 +18,7 @@ __all__ = [
     "devices_models",
     "greetings_models",
     "hotspots_models",
+    "iot_models",
     "markets_models",
     "releases_models",
     "store_models",

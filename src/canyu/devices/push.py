@@ -11,13 +11,17 @@ import json
 import logging
 import threading
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.publish as mqtt_publish
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from canyu.devices.topics import parse_mqtt_url
+
+if TYPE_CHECKING:
+    from paho.mqtt.publish import AuthParameter
 
 log = logging.getLogger("canyu.push")
 
@@ -35,11 +39,24 @@ class NullPusher:
         return None
 
 
+def mqtt_auth(url: str) -> AuthParameter | None:
+    """The broker account in ``mqtt://user:password@host:port``, if the URL names one (a broker
+    with per-device accounts, canyu.iot.broker, refuses anonymous publishers)."""
+    parts = urlsplit(url)
+    if not parts.username:
+        return None
+    auth: AuthParameter = {"username": unquote(parts.username)}
+    if parts.password is not None:
+        auth["password"] = unquote(parts.password)
+    return auth
+
+
 class MqttPusher:
     """Publishes with QoS 1 through paho-mqtt, one short connection per batch."""
 
     def __init__(self, url: str, *, wait: bool = False) -> None:
         self.host, self.port = parse_mqtt_url(url)
+        self.auth = mqtt_auth(url)
         self.wait = wait  # publish in the caller's thread (tests, CLI) instead of a background one
         self.sent = 0
 
@@ -54,6 +71,7 @@ class MqttPusher:
                 hostname=self.host,
                 port=self.port,
                 keepalive=10,
+                auth=self.auth,
             )
             self.sent += len(batch)
         except OSError as exc:

@@ -365,10 +365,15 @@ def simulate(
     database_url: Annotated[
         str | None, typer.Option("--database-url", help="Default: a fresh SQLite file.")
     ] = None,
+    iot_devices: Annotated[
+        int, typer.Option(help="Small devices (MQTT) paired with the phones' owners.", min=0)
+    ] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
 ) -> None:
     """Drive a fleet against a server of its own: a good build, one bad by install failures,
     one bad only by the feedback it draws, another good one. Prints how far each got."""
+    from dataclasses import asdict
+
     from canyu.lab.fleet import BuildSpec, FleetRun, FleetSpec
 
     builds = (
@@ -388,6 +393,7 @@ def simulate(
         seed=seed,
         register="bulk" if bulk_register else "http",
         until_installed=until_installed,
+        iot_devices=iot_devices,
     )
     with staged(err) as report:
         result = FleetRun(spec, database_url=database_url, progress=report).run()
@@ -416,6 +422,7 @@ def simulate(
         "register_seconds": round(result.register_seconds, 1),
         "builds": rows,
         "phones": result.services,
+        "iot": asdict(result.iot) if result.iot else None,
     }
     if as_json:
         out.print_json(json.dumps(summary))
@@ -463,12 +470,26 @@ def simulate(
             f"{p['intercepted']}/{p['spam_calls']} spam calls intercepted in {p['calls']} "
             f"screened; {p['feedback']} feedback posts ({p['similar_shown']} shown similar first)"
         )
+    if result.iot and result.iot.devices:
+        i = result.iot
+        out.print(
+            f"small devices: {i.paired}/{i.devices} paired, {i.commands_followed}/"
+            f"{i.commands_sent} commands followed, {i.stored_state_on} stored as on"
+        )
 
 
 def register(bench_app: typer.Typer, device_app: typer.Typer) -> None:
     """Add the lab's commands: the benchmarks under ``canyu bench``, the fleet simulation under
     ``canyu device``."""
-    from canyu.lab import checkin, dedup, flashsale, flood, greetings_bench, hotspots_bench
+    from canyu.lab import (
+        checkin,
+        dedup,
+        flashsale,
+        flood,
+        greetings_bench,
+        hotspots_bench,
+        telemetry_bench,
+    )
 
     bench_app.command("dedup", help="Duplicate retrieval on a bug-report dataset.")(dedup.dedup)
     bench_app.command("checkin", help="Check-in throughput and latency beside a bare ASGI floor.")(
@@ -505,6 +526,9 @@ def register(bench_app: typer.Typer, device_app: typer.Typer) -> None:
     bench_app.command("phone", help="Calls and SMS on the device; a sync after a day offline.")(
         phone_bench.phone
     )
+    bench_app.command(
+        "telemetry", help="Small devices' telemetry through Mosquitto into the database."
+    )(telemetry_bench.telemetry)
     device_app.command("simulate", help="Drive a simulated fleet against a server of its own.")(
         simulate
     )

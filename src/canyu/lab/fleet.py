@@ -29,6 +29,7 @@ from canyu.accounts import service as accounts
 from canyu.accounts.models import ApiToken, Role, User
 from canyu.db import Database, utcnow
 from canyu.lab.fleet_phone import Services, phone_services
+from canyu.lab.iot_fleet import IotFleet, IotOutcome
 from canyu.lab.servers import Uvicorn
 
 PRODUCT = "canyu-1s"
@@ -76,6 +77,8 @@ class FleetSpec:
     # fleets); by default the simulation moves on once the gates completed it (100% offered).
     until_installed: bool = False
     stages: tuple[float, ...] = STAGES
+    # Small devices (canyu.lab.iot_fleet): paired with the phones' owners, on MQTT.
+    iot_devices: int = 0
     # The rollouts' health gates (canyu.releases.health.Thresholds fields).
     gates: dict[str, float] = field(
         default_factory=lambda: {
@@ -117,6 +120,7 @@ class Simulation:
     checkin_rps: float
     database_url: str
     services: dict[str, Any] = field(default_factory=dict)  # canyu.lab.fleet_phone.Services
+    iot: IotOutcome | None = None
 
 
 @dataclass
@@ -218,6 +222,7 @@ class FleetRun:
         self.checkin_seconds = 0.0
         self.bulk_seconds = 0.0
         self.outcome_of: dict[str, BuildOutcome] = {}
+        self.iot_outcome: IotOutcome | None = None
 
     # --- setup ----------------------------------------------------------------------------------
 
@@ -637,6 +642,7 @@ class FleetRun:
             base_url=server_url, transport=transport, timeout=60
         ) as client:
             register_seconds = await self._register(client)
+            self.iot_outcome = await self.iot.run(client, team_token, self.owner_tokens)
             team = {"Authorization": f"Bearer {team_token}"}
             outcomes = [await self._run_build(client, team, spec) for spec in self.spec.builds]
             self.progress("phones: marks, calls, feedback", 0, 1)
@@ -646,6 +652,8 @@ class FleetRun:
     def run(self) -> Simulation:
         try:
             env, team_token = self._prepare()
+            self.iot = IotFleet(self.spec.iot_devices, self.workdir).__enter__()
+            env |= self.iot.env()
             with Uvicorn(
                 "canyu.asgi:app",
                 env,
@@ -665,6 +673,9 @@ class FleetRun:
                 rps,
                 self.database_url,
                 self.services.as_json() if self.services else {},
+                self.iot_outcome,
             )
         finally:
+            if hasattr(self, "iot"):
+                self.iot.__exit__(None, None, None)
             self._tmp.cleanup()

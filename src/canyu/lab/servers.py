@@ -21,6 +21,16 @@ def free_port() -> int:
         return port
 
 
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Ask a process of the lab's to end; after 10 s, end it."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def healthy(url: str) -> bool:
     """The app is up when its health check answers."""
     return httpx.get(f"{url}/healthz", timeout=2).status_code == 200
@@ -95,9 +105,4 @@ class Uvicorn:
 
     def __exit__(self, *_exc: object) -> None:
         if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+            stop(self.process)

@@ -14,6 +14,8 @@ from canyu.community import service as community
 from canyu.deps import DbSession, RowId
 from canyu.errors import CanyuError
 from canyu.i18n import LANGUAGE_NAMES, countries
+from canyu.iot import service as iot
+from canyu.iot.topics import ACTIONS as IOT_ACTIONS
 from canyu.releases import service as releases
 from canyu.web.csrf import check_csrf
 from canyu.web.forms import FormStr, gettext_of, redirect, signin_url
@@ -46,6 +48,9 @@ def _profile_page(
         "posts": community.posts_by_author(session, user=user, limit=20),
         # The profile is where a friend decides whether changelogs name them (canyu.releases).
         "named_in_changelogs": not releases.credit_opted_out(session, user=user),
+        # Phones and small devices, with their last telemetry (canyu.iot).
+        "devices": iot.owner_devices(session, user=user),
+        "iot_actions": IOT_ACTIONS,
     }
     locale = request_locale(request, user)
     choices = {"countries": countries(locale), "language_names": LANGUAGE_NAMES}

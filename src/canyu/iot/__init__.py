@@ -1,0 +1,1 @@
+"""Small devices (IoT): pairing to an owner, per-device broker credentials, telemetry, commands."""
