@@ -46,6 +46,7 @@ from canyu.releases.service.credits import (
 from canyu.releases.service.gates import active_rollout_ids, evaluate
 from canyu.releases.service.products import create_product, get_product, list_products
 from canyu.releases.service.rollouts import (
+    advance,
     get_rollout,
     halt,
     list_rollouts,
@@ -68,10 +69,12 @@ from canyu.releases.service.signals import (
 from canyu.releases.service.train import (
     TrainRun,
     cut_train,
+    product_for_post,
     scheduled_train,
     train_attach,
     train_detach,
     train_posts,
+    trains_of,
 )
 from canyu.releases.service.updates import (
     BuildRef,
@@ -106,6 +109,7 @@ __all__ = [
     "active_rollout_ids",
     "add_payload",
     "add_payload_bytes",
+    "advance",
     "attach_posts",
     "baseline",
     "build_installs",
@@ -135,6 +139,7 @@ __all__ = [
     "parse_channel",
     "pause",
     "previous_build",
+    "product_for_post",
     "provision",
     "push_messages",
     "read_payload",
@@ -151,4 +156,5 @@ __all__ = [
     "train_attach",
     "train_detach",
     "train_posts",
+    "trains_of",
 ]
