@@ -31,6 +31,12 @@ TEXT = {
 }
 
 
+def shot(page: Page, name: str) -> None:
+    """A full-page screenshot from the top (docs/console.md shows some of them)."""
+    page.evaluate("window.scrollTo(0, 0)")
+    screenshot(page, name)
+
+
 def fits(page: Page) -> None:
     assert overflow(page) == [], f"{page.url} is wider than the screen: {overflow(page)}"
 
@@ -82,13 +88,13 @@ def test_the_teams_week_in_the_browser(
     train = page.locator("#train-canyu-1s")
     expect(train.locator(".rel-train-list")).to_contain_text("Camera freezes at night")
     fits(page)
-    screenshot(page, f"console-week-train-{name}")
+    shot(page, f"console-week-train-{name}")
     train.locator("input[name=version]").fill("5.1.0")
     train.locator("button[data-cut]").click()
     expect(page.locator(".alert.success")).to_contain_text(TEXT["cut"][locale])
     expect(page.locator(".changelog")).to_contain_text("Camera freezes at night")
     fits(page)
-    screenshot(page, f"console-week-cut-{name}")
+    shot(page, f"console-week-cut-{name}")
 
     # A payload: the page fills its SHA-256 in from the chosen file.
     content = payload_bytes("5.1.0")
@@ -104,7 +110,7 @@ def test_the_teams_week_in_the_browser(
     page.fill("#rollout-stages", "5, 20, 100")
     page.fill("#rollout-countries", "CN")
     page.check("input[name=channels][value=beta]")
-    screenshot(page, f"console-week-rollout-start-{name}")
+    shot(page, f"console-week-rollout-start-{name}")
     page.locator("button[data-start-rollout]").click()
     expect(page.locator(".alert.success")).to_have_text(TEXT["started"][locale])
     expect(page.locator(".stage.current")).to_contain_text("5%")
@@ -117,7 +123,7 @@ def test_the_teams_week_in_the_browser(
         TEXT["moved"][locale]
     )
     fits(page)
-    screenshot(page, f"console-week-rollout-{name}")
+    shot(page, f"console-week-rollout-{name}")
 
     # Halting asks for a reason and a confirmation before it does anything.
     halt = page.locator("details[data-weighty=halt]")

@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 
 from canyu import lifecycle
 from canyu.accounts.models import User
+from canyu.community import service as community
 from canyu.community.models import Post
 from canyu.db import Database
 from canyu.releases import api, pages, runtime, scheduling, service, tuf_http
@@ -18,9 +19,11 @@ from canyu.web.templating import Viewer, add_page_context
 def install(app: FastAPI) -> None:
     """Routes (API, pages, the TUF repositories), the per-process runtime (live offers, pushes,
     settings) and the periodic jobs: the weekly train, health gates, TUF timestamps. The
-    check-in fast path (canyu.releases.edge) is put in front of the app by canyu.asgi. The
-    team sees a post's train on its page (a panel the post page includes)."""
+    check-in fast path (canyu.releases.edge) is put in front of the app by canyu.asgi. A post
+    the team plans boards its product's next train (community's status hook), and the team
+    sees a post's train on its page (a panel the post page includes)."""
     runtime.configure(app, get_release_settings())
+    community.on_status_change(service.board_when_planned)
     database: Database = app.state.database
 
     def post_train(_request: Request, user: Viewer | None) -> dict[str, object]:

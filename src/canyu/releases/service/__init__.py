@@ -68,6 +68,7 @@ from canyu.releases.service.signals import (
 )
 from canyu.releases.service.train import (
     TrainRun,
+    board_when_planned,
     cut_train,
     product_for_post,
     scheduled_train,
@@ -112,6 +113,7 @@ __all__ = [
     "advance",
     "attach_posts",
     "baseline",
+    "board_when_planned",
     "build_installs",
     "build_posts",
     "changelog",

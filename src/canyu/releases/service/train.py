@@ -27,6 +27,9 @@ from canyu.releases.service.products import get_product, list_products
 from canyu.releases.train import TrainSchedule, holiday_name
 
 
+BOARDING = frozenset({Status.ACCEPTED.value, Status.PLANNED.value})
+
+
 def train_attach(session: Session, *, actor: User, product_key: str, post_id: int) -> Post:
     """Put a post on the product's next weekly train. An accepted post boarding the train is
     planned now (its friends hear of it); a planned post stays planned."""
@@ -43,9 +46,6 @@ def train_attach(session: Session, *, actor: User, product_key: str, post_id: in
     if post.status == Status.ACCEPTED.value:
         community.change_status(session, actor=actor, post_id=post.id, status=Status.PLANNED.value)
     return post
-
-
-BOARDING = frozenset({Status.ACCEPTED.value, Status.PLANNED.value})
 
 
 def product_for_post(session: Session, *, post: Post) -> ReleaseProduct | None:
@@ -70,7 +70,7 @@ def trains_of(session: Session, *, post_id: int) -> list[ReleaseProduct]:
     return list(session.scalars(query))
 
 
-def _board_when_planned(session: Session, post: Post, actor: User) -> None:
+def board_when_planned(session: Session, post: Post, actor: User) -> None:
     """A post the team plans is on its product's next train at once (unless it already is on
     one, or its product cannot be told: the post's page then asks which)."""
     if post.status != Status.PLANNED.value or trains_of(session, post_id=post.id):
@@ -79,9 +79,6 @@ def _board_when_planned(session: Session, post: Post, actor: User) -> None:
     if product is not None:
         session.add(TrainItem(product_id=product.id, post_id=post.id, attached_by_id=actor.id))
         session.flush()
-
-
-community.on_status_change(_board_when_planned)
 
 
 def train_detach(session: Session, *, actor: User, product_key: str, post_id: int) -> None:
