@@ -26,7 +26,6 @@ from canyu.releases.service.common import log
 from canyu.releases.service.products import get_product, list_products
 from canyu.releases.train import TrainSchedule, holiday_name
 
-
 BOARDING = frozenset({Status.ACCEPTED.value, Status.PLANNED.value})
 
 
