@@ -174,9 +174,13 @@ def _post_number(value: str) -> int:
     return int(text)
 
 
-@router.post(WEEK + "/board")
-def board(
+TRAIN_MOVES = {"board": (service.train_attach, "boarded"), "leave": (service.train_detach, "left")}
+
+
+@router.post(WEEK + "/{move}")
+def train_move(
     request: Request,
+    move: Annotated[str, Path(pattern="^(board|leave)$")],
     session: DbSession,
     user: MaybeUser,
     product: Annotated[str, Form(max_length=40)] = "",
@@ -184,32 +188,14 @@ def board(
     back: FormStr = WEEK,
     csrf_token: FormStr = "",
 ) -> Response:
-    """Put an accepted or planned post on the product's next train (from the week's page or
-    from the post's page)."""
+    """Put an accepted or planned post on the product's next train, or take it off (from the
+    week's page or from the post's page)."""
     here = safe_next(back, WEEK)
+    rule, done = TRAIN_MOVES[move]
 
     def act(actor: User) -> str:
-        service.train_attach(session, actor=actor, product_key=product, post_id=_post_number(post))
-        return _with(here, done="boarded")
-
-    return _team_form(request, session, user, csrf_token, here, act)
-
-
-@router.post(WEEK + "/leave")
-def leave(
-    request: Request,
-    session: DbSession,
-    user: MaybeUser,
-    product: Annotated[str, Form(max_length=40)] = "",
-    post: FormStr = "",
-    back: FormStr = WEEK,
-    csrf_token: FormStr = "",
-) -> Response:
-    here = safe_next(back, WEEK)
-
-    def act(actor: User) -> str:
-        service.train_detach(session, actor=actor, product_key=product, post_id=_post_number(post))
-        return _with(here, done="left")
+        rule(session, actor=actor, product_key=product, post_id=_post_number(post))
+        return _with(here, done=done)
 
     return _team_form(request, session, user, csrf_token, here, act)
 
