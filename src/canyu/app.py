@@ -110,6 +110,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             for e in exc.errors()
         ]
         first = details[0] if details else {"field": "", "message": "invalid"}
+        if not _wants_json(request) and all(e.get("loc", ("",))[0] == "path" for e in exc.errors()):
+            # A page address that cannot name anything (/posts/abc): not found, as a person
+            # reads it, rather than a validation message.
+            return _error_response(request, 404, "not_found", "No such page.")
         message = f"Invalid {first['field'] or 'request'}: {first['message']}"
         return _error_response(request, 422, "invalid_input", message, details)
 

@@ -317,6 +317,11 @@ def test_appeal_needs_a_verified_code_and_protects_a_business_after_the_team_uph
     )
     assert decided.status_code == 200
     assert decided.json()["status"] == "upheld"
+    told = calls_client.get("/api/v1/notifications", headers=owner).json()
+    assert [n["text"] for n in told] == [
+        "Your appeal for +861065529988 was upheld: the label is gone. "
+        "Note from the team: Verified bakery."
+    ]
     again = calls_client.post(
         f"/api/v1/calls/appeals/{queue[0]['id']}/decision", json={"uphold": True}, headers=team
     )
@@ -356,11 +361,23 @@ def test_rejected_appeal_keeps_the_label(
     ).json()
     team = auth(friend(role=Role.TEAM))
     calls_client.post(
-        f"/api/v1/calls/appeals/{appeal['id']}/decision", json={"uphold": False}, headers=team
+        f"/api/v1/calls/appeals/{appeal['id']}/decision",
+        json={"uphold": False, "note": "Many reports of fraud."},
+        headers=team,
     )
     assert (
         calls_client.get(f"/api/v1/calls/numbers/{E164}", headers=team).json()["label"] == "fraud"
     )
+    # The friend who appealed is told the decision, with the team's note and a link.
+    [told] = calls_client.get("/api/v1/notifications", headers=owner).json()
+    assert told["kind"] == "appeal"
+    assert told["post_id"] is None
+    assert told["text"] == (
+        f"Your appeal for {E164} was rejected: the label stays. "
+        "Note from the team: Many reports of fraud."
+    )
+    assert told["payload"]["link"] == f"/calls/numbers/{E164.replace('+', '%2B')}"
+    assert calls_client.get("/api/v1/notifications", headers=team).json() == []
 
 
 def test_codes_expire_and_run_out_of_attempts(

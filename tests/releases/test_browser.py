@@ -36,7 +36,8 @@ def test_pause_and_resume_from_the_rollout_page(
         page.wait_for_url(f"**/releases/rollouts/{world.rollout.id}")
     status = page.locator("#rollout-status")
     expect(status).to_have_text({"en": "active", "zh": "进行中"}[locale])
-    expect(page.locator("svg.health-chart polyline")).to_have_count(4)
+    expect(page.locator("svg.health-chart polyline")).to_have_count(2)  # two rates
+    expect(page.locator("svg.health-chart line.limit")).to_have_count(2)  # with their limits
     # The chart's time axis reads in the viewer's zone (the browser's is Asia/Shanghai), like
     # the history below it, not in UTC.
     label = page.locator("svg.health-chart text[data-datetime]").last

@@ -16,6 +16,7 @@ from canyu.accounts.models import User
 from canyu.db import Database
 from canyu.i18n import LOCALE_DIR
 from canyu.releases import pages as release_pages
+from canyu.releases import wording
 from canyu.releases.models import Channel, RolloutStatus
 from canyu.web.templating import TEMPLATE_DIR
 
@@ -62,7 +63,8 @@ def test_pages_render_in_both_languages(
     assert "stable/4.11.22/update.zip" in build.text
     rollout = api.get(f"/releases/rollouts/{world.rollout.id}", headers=headers)
     assert rollout.status_code == 200
-    assert rollout.text.count("<polyline") == 4
+    assert rollout.text.count("<polyline") == 2  # failure and crash rates, each with its limit
+    assert rollout.text.count('class="limit"') == 2
     assert 'aria-current="step"' in rollout.text
     # The build's channel by the name the reader's language gives it, on every page showing it.
     channel = {"en": "stable", "zh-CN": "稳定版"}[accept]
@@ -70,7 +72,7 @@ def test_pages_render_in_both_languages(
     assert channel in calendar.text
     assert channel in rollout.text
     if accept == "zh-CN":
-        assert "健康趋势" in rollout.text
+        assert "健康指标与上限" in rollout.text
         assert "第 2 阶段" in rollout.text
 
 
@@ -162,7 +164,12 @@ def test_the_releases_catalogue_covers_its_strings() -> None:
         "python", str(src / "changelog.py"), keywords=keywords
     ):
         wanted.add(message[0] if isinstance(message, tuple) else message)
-    wanted |= set(release_pages.DONE.values())
+    wanted |= set(release_pages.DONE.values()) | set(release_pages.REFUSED.values())
+    for _l, message, _c, _x in extract_from_file(
+        "python", str(src / "wording.py"), keywords=keywords
+    ):
+        wanted.add(message[0] if isinstance(message, tuple) else message)
+    wanted |= set(wording.KIND_LABELS.values())
     # Named by the templates from the records: a build's channel, a rollout's status.
     wanted |= {channel.value for channel in Channel}
     wanted |= {status.value.replace("_", " ") for status in RolloutStatus}

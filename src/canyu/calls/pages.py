@@ -4,7 +4,6 @@ Thin: forms are checked for CSRF and handed to ``service``; errors come back on 
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
@@ -15,6 +14,7 @@ from canyu.accounts.models import User
 from canyu.calls import service
 from canyu.calls.api import calls_settings, code_sender, limit_marks
 from canyu.calls.reputation import BLOCKING, Category
+from canyu.calls.service.common import number_path
 from canyu.calls.settings import CallsSettings
 from canyu.deps import DbSession, RowId
 from canyu.errors import CanyuError, InvalidInput
@@ -31,8 +31,7 @@ CATEGORIES = [c.value for c in Category]
 SPAM_CATEGORIES = sorted(c.value for c in BLOCKING)
 
 
-def _number_url(e164: str, suffix: str = "") -> str:
-    return f"/calls/numbers/{quote(e164, safe='')}{suffix}"
+_number_url = number_path
 
 
 def _message(request: Request, user: User | None, exc: CanyuError) -> str:

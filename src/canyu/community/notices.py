@@ -38,6 +38,16 @@ def describe(payload: dict[str, Any], _: Gettext) -> str:
         text = _("Fixed in build {build} — it is on your phone now: “{title}”.").format(
             build=payload.get("build", ""), title=title
         )
+    elif event == "appeal":
+        # Written by canyu.calls when the team decides a friend's appeal of a number's label.
+        text = (
+            _("Your appeal for {number} was upheld: the label is gone.")
+            if payload.get("upheld")
+            else _("Your appeal for {number} was rejected: the label stays.")
+        ).format(number=payload.get("number", ""))
+        note = payload.get("note")
+        if note:
+            return _("{text} Note from the team: {note}").format(text=text, note=note)
     elif event == "comment":
         text = _("{name} commented on “{title}”.").format(name=payload.get("by", ""), title=title)
     else:

@@ -5,7 +5,7 @@ Every function takes the session first and keyword arguments after it; none know
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -342,6 +342,35 @@ def tell(
     return created
 
 
+def tell_user(
+    session: Session, *, user_id: int, event: str, link: str, **facts: object
+) -> Notification:
+    """A notification to one friend about something that is not a post (a decision on their
+    spam-call appeal): ``link`` is the local page it is about; no email is sent."""
+    created = Notification(
+        user_id=user_id,
+        post_id=None,
+        kind=event,
+        payload={"event": event, "link": link, **facts},
+        created_at=utcnow(),
+    )
+    session.add(created)
+    session.flush()
+    return created
+
+
+# What a higher domain does when the team moves a post (releases boards a planned post on its
+# product's next train): community cannot import those domains, so they register here.
+StatusHook = Callable[[Session, Post, User], None]
+_status_hooks: list[StatusHook] = []
+
+
+def on_status_change(hook: StatusHook) -> None:
+    """Call ``hook(session, post, actor)`` after every status change the team makes."""
+    if hook not in _status_hooks:
+        _status_hooks.append(hook)
+
+
 def _record_status(
     session: Session, *, post: Post, to: Status, reason: str | None, actor: User | None
 ) -> None:
@@ -382,6 +411,8 @@ def change_status(
         **{"from": previous},
     )
     session.flush()
+    for hook in _status_hooks:
+        hook(session, post, actor)
     return post
 
 

@@ -217,8 +217,10 @@ def add_demo_releases(
     # Devices check in; the cohort installs (one runs out of space, one crashes).
     installs = 0
     for stage in (0, 1):
-        row = service.get_rollout(session, rollout_id=rollout.id)
-        row.stage_index = stage
+        if stage:
+            # The team moves it on from 5 % (the gates would wait out the soak time); the
+            # history records the move like any other.
+            service.advance(session, actor=team, rollout_id=rollout.id, runtime=runtime)
         runtime.offers.invalidate()
         for n, (token, _owner) in enumerate(tokens[ROLLING]):
             device = devices.authenticate(session, raw_token=token)
@@ -251,10 +253,13 @@ def add_demo_releases(
                 )
     # A believable history for the health chart: the last six hours, stage 1 then stage 2.
     row = service.get_rollout(session, rollout_id=rollout.id)
-    row.stage_index = 1
     row.status = RolloutStatus.ACTIVE.value
     start = now - timedelta(hours=6)
     row.created_at = start
+    # The history's times match the chart's: started six hours ago, moved on three hours later.
+    times = (start, start + timedelta(hours=3))
+    for event, at in zip(service.rollout_events(session, rollout_id=row.id), times, strict=True):
+        event.created_at = at
     session.execute(delete(HealthSample).where(HealthSample.rollout_id == row.id))
     counts = service.rollout_counts(session, rollout=row, since_resume=False)
     for step in range(13):

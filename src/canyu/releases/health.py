@@ -153,6 +153,7 @@ def decide(
         p = failure_test(counts.failures, attempts, thresholds.max_failure_rate)
         signals["failure_p"] = p
         if p < thresholds.alpha:
+            signals["gate"] = "failures"
             return Decision(
                 Action.PAUSE,
                 f"install failures {counts.failures}/{attempts} ({_pct(counts.failures, attempts)})"
@@ -163,6 +164,7 @@ def decide(
         p = crash_test(counts.crashes, counts.successes, thresholds.max_crash_rate)
         signals["crash_p"] = p
         if p < thresholds.alpha:
+            signals["gate"] = "crashes"
             return Decision(
                 Action.PAUSE,
                 f"crashes {counts.crashes} on {counts.successes} installs "
@@ -179,6 +181,7 @@ def decide(
         signals["feedback_p"] = p
         clearly_higher = rate > thresholds.feedback_min_ratio * previous
         if p < thresholds.alpha and clearly_higher:
+            signals["gate"] = "feedback"
             return Decision(
                 Action.PAUSE,
                 f"feedback spike: {counts.feedback} posts on {counts.successes} installs "

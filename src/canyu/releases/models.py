@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from canyu.accounts.models import User
 from canyu.db import Base, utcnow
 
 
@@ -178,6 +179,9 @@ class RolloutEvent(Base):
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     signals: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    # Who moved it (None: the health gates), named in the history.
+    actor: Mapped[User | None] = relationship(lazy="joined")
 
 
 class HealthSample(Base):

@@ -321,7 +321,7 @@ def orders_page(request: Request, session: DbSession, user: MaybeUser) -> Respon
         {
             "orders": service.orders_for(session, buyer_id=user.id),
             "fcodes": service.fcodes_for(session, user_id=user.id),
-            "referral_url": f"{request.app.state.settings.base_url.rstrip('/')}/store/r/{code}",
+            "referral_url": f"{str(request.base_url).rstrip('/')}/store/r/{code}",
             "referred": service.referral_count(session, user_id=user.id),
             "now": runtime.now(),
         },

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import ipaddress
 import logging
+from urllib.parse import quote
 
 from canyu.calls import numbers
 from canyu.calls.reputation import Category
@@ -68,3 +69,8 @@ def network_id(ip: str | None, secret: str) -> str | None:
     prefix = 24 if address.version == 4 else 48
     network = ipaddress.ip_network(f"{address}/{prefix}", strict=False)
     return hmac.new(secret.encode(), str(network).encode(), hashlib.sha256).hexdigest()[:16]
+
+
+def number_path(e164: str, suffix: str = "") -> str:
+    """The number's page (where an appeal's decision sends its author)."""
+    return f"/calls/numbers/{quote(e164, safe='')}{suffix}"

@@ -26,12 +26,14 @@ from canyu.calls.service.common import (
     MAX_BUSINESS,
     MAX_REASON,
     NotVerified,
+    number_path,
     parse_category,
     parse_number,
 )
 from canyu.calls.service.marks import _number_for, get_number
 from canyu.calls.service.scoring import rescore
 from canyu.calls.settings import CallsSettings
+from canyu.community import service as community
 from canyu.db import utcnow
 from canyu.errors import Conflict, InvalidInput, NotFound
 
@@ -296,5 +298,14 @@ def decide_appeal(
         session.flush()
         rescore(session, number=number, settings=settings)
         number.needs_review = False
+    community.tell_user(
+        session,
+        user_id=appeal.user_id,
+        event="appeal",
+        link=number_path(appeal.number.e164),
+        number=appeal.number.e164,
+        upheld=uphold,
+        note=appeal.note,
+    )
     session.flush()
     return appeal

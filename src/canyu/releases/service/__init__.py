@@ -52,6 +52,7 @@ from canyu.releases.service.phone import (
 )
 from canyu.releases.service.products import create_product, get_product, list_products
 from canyu.releases.service.rollouts import (
+    advance,
     get_rollout,
     halt,
     list_rollouts,
@@ -73,11 +74,14 @@ from canyu.releases.service.signals import (
 )
 from canyu.releases.service.train import (
     TrainRun,
+    board_when_planned,
     cut_train,
+    product_for_post,
     scheduled_train,
     train_attach,
     train_detach,
     train_posts,
+    trains_of,
 )
 from canyu.releases.service.updates import (
     BuildRef,
@@ -112,8 +116,10 @@ __all__ = [
     "active_rollout_ids",
     "add_payload",
     "add_payload_bytes",
+    "advance",
     "attach_posts",
     "baseline",
+    "board_when_planned",
     "build_installs",
     "build_posts",
     "changelog",
@@ -145,6 +151,7 @@ __all__ = [
     "parse_channel",
     "pause",
     "previous_build",
+    "product_for_post",
     "provision",
     "push_messages",
     "read_payload",
@@ -161,4 +168,5 @@ __all__ = [
     "train_attach",
     "train_detach",
     "train_posts",
+    "trains_of",
 ]

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import BinaryIO
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from canyu.accounts import service as accounts
@@ -20,6 +20,7 @@ from canyu.releases.models import (
     BuildPayload,
     BuildPost,
     ReleaseProduct,
+    TrainItem,
 )
 from canyu.releases.service.common import (
     CHUNK,
@@ -143,6 +144,12 @@ def attach_posts(
         )
     present = set(session.scalars(select(BuildPost.post_id).where(BuildPost.build_id == build.id)))
     session.add_all(BuildPost(build_id=build.id, post_id=i) for i in unique if i not in present)
+    # In a build, a post no longer waits for its product's next train.
+    session.execute(
+        delete(TrainItem).where(
+            TrainItem.product_id == build.product_id, TrainItem.post_id.in_(unique)
+        )
+    )
     session.flush()
     return [posts[i] for i in unique]
 

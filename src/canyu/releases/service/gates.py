@@ -17,7 +17,7 @@ from canyu.releases.models import (
     RolloutStatus,
 )
 from canyu.releases.service.common import Runtime
-from canyu.releases.service.rollouts import _changed, _event
+from canyu.releases.service.rollouts import _changed, _event, step_forward
 from canyu.releases.service.signals import _sample, _stage_state, baseline, rollout_counts
 
 
@@ -53,16 +53,15 @@ def evaluate(
         rollout.reason = decision.reason
         rollout.auto_paused = True
         _event(session, rollout, "auto_paused", reason=decision.reason, signals=decision.signals)
-    elif decision.action == health.Action.ADVANCE:
-        rollout.stage_index += 1
-        rollout.stage_started_at = when
-        rollout.stage_base_successes = total.successes
-        _event(session, rollout, "advanced", reason=decision.reason, signals=decision.signals)
-    elif decision.action == health.Action.COMPLETE:
-        rollout.status = RolloutStatus.COMPLETED.value
-        rollout.completed_at = when
-        rollout.reason = None
-        _event(session, rollout, "completed", reason=decision.reason, signals=decision.signals)
+    elif decision.action in (health.Action.ADVANCE, health.Action.COMPLETE):
+        step_forward(
+            session,
+            rollout,
+            actor=None,
+            reason=decision.reason,
+            signals=decision.signals,
+            now=when,
+        )
     _watch_new_devices(session, rollout)
     _sample(session, rollout, counts=total, force=acted)
     if acted:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -140,7 +141,14 @@ def start_rollout(
     session.add(rollout)
     session.flush()
     release_build(session, actor=actor, build=build)
-    _event(session, rollout, "started", actor=actor, reason=f"{checked_stages[0]:g}%")
+    _event(
+        session,
+        rollout,
+        "started",
+        actor=actor,
+        reason=f"{checked_stages[0]:g}%",
+        signals={"to": checked_stages[0]},
+    )
     _sample(session, rollout, counts=health.Counts(0, 0, 0, 0), force=True)
     _changed(session, rollout, runtime, push=True)
     return rollout
@@ -326,4 +334,56 @@ def roll_back(
         signals={"to": rollout.previous_build.version},
     )
     _changed(session, rollout, runtime, push=True)
+    return rollout
+
+
+def step_forward(
+    session: Session,
+    rollout: Rollout,
+    *,
+    actor: User | None,
+    reason: str | None,
+    signals: dict[str, Any],
+    now: datetime | None = None,
+) -> str:
+    """Move a rollout to its next stage, or complete it at the last one, and record the move in
+    its history (every stage change is an event, whoever made it): "advanced" or "completed"."""
+    now = now or utcnow()
+    before = rollout.percent
+    if rollout.stage_index >= len(rollout.stages) - 1:
+        rollout.status = RolloutStatus.COMPLETED.value
+        rollout.completed_at = now
+        rollout.reason = None
+        kind = "completed"
+    else:
+        rollout.stage_index += 1
+        rollout.stage_started_at = now
+        rollout.stage_base_successes = rollout_counts(
+            session, rollout=rollout, since_resume=False
+        ).successes
+        kind = "advanced"
+    moved = {"from": before, "to": rollout.percent} if kind == "advanced" else {}
+    _event(session, rollout, kind, actor=actor, reason=reason, signals=signals | moved)
+    return kind
+
+
+def advance(
+    session: Session,
+    *,
+    actor: User,
+    rollout_id: int,
+    reason: str | None = None,
+    runtime: Runtime | None = None,
+) -> Rollout:
+    """The team moves an active rollout to its next stage now, without waiting for the gates
+    (or completes it at its last stage)."""
+    rollout = _team_action(
+        session,
+        actor=actor,
+        rollout_id=rollout_id,
+        allowed_from=[RolloutStatus.ACTIVE],
+        verb="advance",
+    )
+    kind = step_forward(session, rollout, actor=actor, reason=_reason(reason), signals={})
+    _changed(session, rollout, runtime, push=kind == "advanced")
     return rollout

@@ -18,6 +18,7 @@ from canyu.releases import versions
 from canyu.releases.models import (
     Build,
     Channel,
+    ReleaseProduct,
     TrainItem,
 )
 from canyu.releases.service.builds import create_build, latest_build
@@ -25,18 +26,58 @@ from canyu.releases.service.common import log
 from canyu.releases.service.products import get_product, list_products
 from canyu.releases.train import TrainSchedule, holiday_name
 
+BOARDING = frozenset({Status.ACCEPTED.value, Status.PLANNED.value})
+
 
 def train_attach(session: Session, *, actor: User, product_key: str, post_id: int) -> Post:
-    """Put a planned post on the product's next weekly train."""
+    """Put a post on the product's next weekly train. An accepted post boarding the train is
+    planned now (its friends hear of it); a planned post stays planned."""
     accounts.require_team(actor)
     product = get_product(session, key=product_key)
     post = community.get_post(session, post_id=post_id)
-    if post.status != Status.PLANNED.value:
-        raise Conflict(f"Post {post_id} is {post.status}; only planned posts board the train.")
+    if post.status not in BOARDING:
+        raise Conflict(
+            f"Post {post_id} is {post.status}; only accepted or planned posts board the train."
+        )
     if session.get(TrainItem, (product.id, post.id)) is None:
         session.add(TrainItem(product_id=product.id, post_id=post.id, attached_by_id=actor.id))
         session.flush()
+    if post.status == Status.ACCEPTED.value:
+        community.change_status(session, actor=actor, post_id=post.id, status=Status.PLANNED.value)
     return post
+
+
+def product_for_post(session: Session, *, post: Post) -> ReleaseProduct | None:
+    """The product a post is about: the one its device model names (by name or key), or the
+    only product there is; None when that cannot be told."""
+    products = list_products(session)
+    model = (post.device_model or "").strip().casefold()
+    for product in products:
+        if model and model in (product.name.casefold(), product.key.casefold()):
+            return product
+    return products[0] if len(products) == 1 else None
+
+
+def trains_of(session: Session, *, post_id: int) -> list[ReleaseProduct]:
+    """The products on whose next train the post is."""
+    query = (
+        select(ReleaseProduct)
+        .join(TrainItem, TrainItem.product_id == ReleaseProduct.id)
+        .where(TrainItem.post_id == post_id)
+        .order_by(ReleaseProduct.name)
+    )
+    return list(session.scalars(query))
+
+
+def board_when_planned(session: Session, post: Post, actor: User) -> None:
+    """A post the team plans is on its product's next train at once (unless it already is on
+    one, or its product cannot be told: the post's page then asks which)."""
+    if post.status != Status.PLANNED.value or trains_of(session, post_id=post.id):
+        return
+    product = product_for_post(session, post=post)
+    if product is not None:
+        session.add(TrainItem(product_id=product.id, post_id=post.id, attached_by_id=actor.id))
+        session.flush()
 
 
 def train_detach(session: Session, *, actor: User, product_key: str, post_id: int) -> None:

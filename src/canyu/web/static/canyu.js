@@ -289,6 +289,24 @@
     });
   }
 
+  // A payload's SHA-256, computed from the chosen file in the browser (secure pages only), so
+  // the team does not copy it by hand; the server still compares it with the bytes it receives.
+  function hashInto(input) {
+    var target = document.getElementById(input.getAttribute("data-hash-into"));
+    if (!target || !window.crypto || !crypto.subtle) return;
+    input.addEventListener("change", function () {
+      var file = input.files && input.files[0];
+      if (!file) return;
+      file.arrayBuffer().then(function (bytes) {
+        return crypto.subtle.digest("SHA-256", bytes);
+      }).then(function (digest) {
+        target.value = Array.prototype.map.call(new Uint8Array(digest), function (b) {
+          return ("0" + b.toString(16)).slice(-2);
+        }).join("");
+      });
+    });
+  }
+
   function each(selector, fn) {
     var nodes = document.querySelectorAll(selector);
     for (var i = 0; i < nodes.length; i++) fn(nodes[i]);
@@ -302,6 +320,7 @@
     each("form[data-autosubmit]", autosubmit);
     each("[data-select-all]", selectAll);
     each("[data-copy]", copyButton);
+    each("input[data-hash-into]", hashInto);
   }
 
   if (document.readyState === "loading") {
