@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 
 from canyu import lifecycle
 from canyu.accounts.models import User
-from canyu.community import api, pages, service
+from canyu.community import api, pages, service, team_api, team_pages
 from canyu.community.similar import SimilarPosts
 from canyu.community.similarity import embedding_model
 from canyu.db import Database
@@ -41,3 +41,5 @@ def install(app: FastAPI) -> None:
     add_page_context(app, unread)
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(team_api.router)
+    app.include_router(team_pages.router)
