@@ -24,6 +24,12 @@ PHONE: ViewportSize = {"width": 390, "height": 844}
 RED = (220, 0, 0)
 
 
+def first_visit(page: Page) -> None:
+    """The server's first answer may wait for its start-up work (the similar-posts index
+    loads its model) on a busy machine: give it longer than later pages get."""
+    page.goto("/signin", timeout=90_000)
+
+
 def no_sideways_scroll(page: Page) -> None:
     width = page.evaluate("document.documentElement.scrollWidth")
     viewport = page.evaluate("window.innerWidth")
@@ -111,6 +117,7 @@ def test_screenshots_cropped_and_blacked_out_in_both_languages(
         {"name": "photo.jpg", "mimeType": "image/jpeg", "buffer": photo_with_location()},
     ]
     page = new_context().new_page()
+    first_visit(page)
     sign_in(page, friend)
     page.goto("/submit")
     page.fill("#title", "Settings shows my number in the lock screen")
@@ -186,6 +193,7 @@ def test_moderation_report_hide_and_ban_in_both_languages(
 
     # A friend reports the post with a phone number in it.
     friend_page = new_context().new_page()
+    first_visit(friend_page)
     sign_in(friend_page, reporter)
     friend_page.goto(f"/posts/{mine_id}")
     friend_page.fill("#report-reason", "It shows a phone number")
@@ -201,8 +209,9 @@ def test_moderation_report_hide_and_ban_in_both_languages(
     team_page.goto("/console/moderation")
     items = team_page.locator(".mod-item")
     expect(items).to_have_count(2)
-    expect(team_page.locator(".mod-reports")).to_contain_text(["It shows a phone number"])
-    expect(team_page.locator(".mod-reports").nth(1)).to_contain_text("Spam rule")
+    expect(items.filter(has_text="相机打不开")).to_contain_text("It shows a phone number")
+    expect(items.filter(has_text="Cheap phones")).to_contain_text("Spam rule")
+    expect(items.filter(has_text="Cheap phones")).to_contain_text("Three or more links.")
     no_sideways_scroll(team_page)
     screenshot(team_page, "moderation-queue-1280")
     first = items.filter(has_text="相机打不开")
@@ -265,6 +274,7 @@ def test_a_private_conversation_with_the_team_in_both_languages(
         ).id
 
     team_page = new_context().new_page()
+    first_visit(team_page)
     sign_in(team_page, team)
     team_page.goto(f"/posts/{post_id}")
     expect(team_page.locator("#talk-title")).to_have_text("Private conversations")
