@@ -51,7 +51,7 @@ def _messages() -> list[str]:
     for path in PYTHON:
         for _line, message, _c, _ctx in extract_from_file("python", str(path)):
             found.append(message[0] if isinstance(message, tuple) else message)
-    found += list(team_pages.DONE.values()) + [spam.TOO_MANY_LINKS, spam.REPEATED]
+    found += [*team_pages.DONE.values(), spam.TOO_MANY_LINKS, spam.REPEATED]
     return [m for m in found + REFUSALS if m]
 
 
