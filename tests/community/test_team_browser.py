@@ -160,7 +160,7 @@ def test_screenshots_cropped_and_blacked_out_in_both_languages(
     zh.fill("#body", "测试")
     zh.set_input_files(
         "#screenshots",
-        files=[{"name": "x.png", "mimeType": "image/png", "buffer": b"<html>not</html>"}],
+        files=FilePayload(name="x.png", mimeType="image/png", buffer=b"<html>not</html>"),
     )
     zh.click("#submit-form button[type=submit]")
     expect(zh.locator(".shots-field .field-error")).to_have_text("这不是 PNG、JPEG 或 WebP 图片。")
