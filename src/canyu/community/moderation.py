@@ -177,6 +177,46 @@ def _apply(
     return before
 
 
+def _moderate(
+    session: Session,
+    *,
+    actor: User,
+    item: Post | Comment,
+    post: Post,
+    action: str,
+    reason: str,
+    title: str | None,
+    body: str | None,
+) -> None:
+    """One step on a post or comment: change it, record it, close its reports, tell its
+    author. The callers have checked that the actor is on the team."""
+    chosen = parse_action(action)
+    clean = bans.check_reason(reason)
+    kind = "post" if isinstance(item, Post) else "comment"
+    was_shown = item.moderation is None
+    before = _apply(item, chosen, title=title, body=body)
+    if chosen in (Action.HIDE, Action.DELETE):
+        item.moderation_reason = clean
+    if isinstance(item, Comment):
+        # The count friends see is of the comments they can read.
+        post.comment_count += int(item.moderation is None) - int(was_shown)
+    _record(
+        session,
+        actor=actor,
+        kind=kind,
+        target_id=item.id,
+        action=chosen.value,
+        reason=clean,
+        before=before,
+    )
+    _close_reports(session, actor=actor, kind=kind, target_id=item.id, resolution=chosen.value)
+    if item.author_id != actor.id:
+        _tell_author(
+            session, author_id=item.author_id, post=post, action=chosen, kind=kind, reason=clean
+        )
+    session.flush()
+
+
 def moderate_post(
     session: Session,
     *,
@@ -188,27 +228,17 @@ def moderate_post(
     body: str | None = None,
 ) -> Post:
     accounts.require_team(actor)
-    chosen = parse_action(action)
-    clean = bans.check_reason(reason)
     post = service.get_post(session, post_id=post_id)
-    before = _apply(post, chosen, title=title, body=body)
-    if chosen in (Action.HIDE, Action.DELETE):
-        post.moderation_reason = clean
-    _record(
+    _moderate(
         session,
         actor=actor,
-        kind="post",
-        target_id=post.id,
-        action=chosen.value,
-        reason=clean,
-        before=before,
+        item=post,
+        post=post,
+        action=action,
+        reason=reason,
+        title=title,
+        body=body,
     )
-    _close_reports(session, actor=actor, kind="post", target_id=post.id, resolution=chosen.value)
-    if post.author_id != actor.id:
-        _tell_author(
-            session, author_id=post.author_id, post=post, action=chosen, kind="post", reason=clean
-        )
-    session.flush()
     return post
 
 
@@ -222,38 +252,18 @@ def moderate_comment(
     body: str | None = None,
 ) -> Comment:
     accounts.require_team(actor)
-    chosen = parse_action(action)
-    clean = bans.check_reason(reason)
     comment = get_comment(session, comment_id=comment_id)
     post = service.get_post(session, post_id=comment.post_id)
-    was_shown = comment.moderation is None
-    before = _apply(comment, chosen, title=None, body=body)
-    if chosen in (Action.HIDE, Action.DELETE):
-        comment.moderation_reason = clean
-    # The count friends see is of the comments they can read.
-    post.comment_count += int(comment.moderation is None) - int(was_shown)
-    _record(
+    _moderate(
         session,
         actor=actor,
-        kind="comment",
-        target_id=comment.id,
-        action=chosen.value,
-        reason=clean,
-        before=before,
+        item=comment,
+        post=post,
+        action=action,
+        reason=reason,
+        title=None,
+        body=body,
     )
-    _close_reports(
-        session, actor=actor, kind="comment", target_id=comment.id, resolution=chosen.value
-    )
-    if comment.author_id != actor.id:
-        _tell_author(
-            session,
-            author_id=comment.author_id,
-            post=post,
-            action=chosen,
-            kind="comment",
-            reason=clean,
-        )
-    session.flush()
     return comment
 
 

@@ -220,6 +220,25 @@ def review(
     return _act(request, session, user, csrf_token, back, act, team=True)
 
 
+def _account_action(
+    request: Request,
+    session: Session,
+    user: User | None,
+    csrf_token: str,
+    user_id: str,
+    reason: str,
+    *,
+    ban: bool,
+) -> Response:
+    step = moderation.ban_account if ban else moderation.unban_account
+
+    def act(actor: User) -> object:
+        return step(session, actor=actor, user_id=_int(user_id, "account"), reason=reason)
+
+    back = f"/console/moderation?done={'banned' if ban else 'unbanned'}"
+    return _act(request, session, user, csrf_token, back, act, team=True)
+
+
 @router.post("/console/moderation/ban")
 def ban(
     request: Request,
@@ -229,13 +248,7 @@ def ban(
     user_id: FormStr = "",
     reason: FormStr = "",
 ) -> Response:
-    def act(actor: User) -> object:
-        return moderation.ban_account(
-            session, actor=actor, user_id=_int(user_id, "account"), reason=reason
-        )
-
-    back = "/console/moderation?done=banned"
-    return _act(request, session, user, csrf_token, back, act, team=True)
+    return _account_action(request, session, user, csrf_token, user_id, reason, ban=True)
 
 
 @router.post("/console/moderation/unban")
@@ -247,13 +260,7 @@ def unban(
     user_id: FormStr = "",
     reason: FormStr = "",
 ) -> Response:
-    def act(actor: User) -> object:
-        return moderation.unban_account(
-            session, actor=actor, user_id=_int(user_id, "account"), reason=reason
-        )
-
-    back = "/console/moderation?done=unbanned"
-    return _act(request, session, user, csrf_token, back, act, team=True)
+    return _account_action(request, session, user, csrf_token, user_id, reason, ban=False)
 
 
 # --- conversations with the team --------------------------------------------------------------
