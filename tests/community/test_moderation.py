@@ -288,3 +288,17 @@ def test_the_ban_email_tells_why_in_the_friends_language(
     assert mail.to == friend.email
     assert "广告链接" in mail.body
     assert mail.subject == "canyu：你的账号已被封禁"
+
+
+def test_the_console_shows_what_waits_for_the_team(
+    client: TestClient, make_user: UserFactory, auth: Auth
+) -> None:
+    author, reporter, team = make_user(), make_user(), make_user(Role.TEAM)
+    pid = new_post(client, auth(author))["id"]
+    client.post(f"/api/v1/feedback/{pid}/report", json={}, headers=auth(reporter))
+    client.post(
+        f"/api/v1/feedback/{pid}/conversation", json={"body": "My logs"}, headers=auth(author)
+    )
+    page = client.get("/console", headers=auth(team) | {"Accept": "text/html"}).text
+    assert '/console/moderation">Moderation</a> <span class="count">1</span>' in page
+    assert 'Conversations with friends</a> <span class="count">1</span>' in page
