@@ -17,7 +17,9 @@ MAX_UPLOAD_BYTES = 8 * 1024 * 1024
 # A phone screenshot is about 1080 x 2400 (2.6 MP); 40 MP leaves room for tablets and stitched
 # long screenshots, and refuses files whose small size hides an enormous canvas.
 MAX_PIXELS = 40_000_000
-MAX_SIDE = 1600  # the longer side after resizing: screenshots stay legible
+# The longer side after resizing: a phone's screenshot (1080 x 2400) keeps every pixel of its
+# text; camera photos and tablet screens are scaled down.
+MAX_SIDE = 2400
 MAX_STORED_BYTES = 2 * 1024 * 1024
 ACCEPTED = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
 JPEG_QUALITY = 85
@@ -59,6 +61,9 @@ def clean(raw: bytes) -> CleanImage:
                 if getattr(opened, "n_frames", 1) > 1:
                     raise _refuse("Animated images are not accepted; send a still screenshot.")
                 source_format = str(opened.format)
+                # JPEG decodes at 1/2, 1/4 or 1/8 scale when that is still large enough: a
+                # camera photo costs a fraction of a full decode.
+                opened.draft("RGB", (MAX_SIDE, MAX_SIDE))
                 opened.load()
                 image = ImageOps.exif_transpose(opened)
     except InvalidInput:
@@ -82,7 +87,7 @@ def _encode(image: Image.Image, *, keep_png: bool) -> CleanImage:
     out = io.BytesIO()
     if keep_png or has_alpha:
         # Screenshots are text and flat colour: PNG keeps them sharp.
-        pixels.save(out, format="PNG", optimize=True)
+        pixels.save(out, format="PNG")
         content_type = "image/png"
         if out.tell() > MAX_STORED_BYTES and not has_alpha:
             out = io.BytesIO()

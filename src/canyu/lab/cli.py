@@ -402,7 +402,15 @@ def simulate(
 def register(bench_app: typer.Typer, device_app: typer.Typer) -> None:
     """Add the lab's commands: the benchmarks under ``canyu bench``, the fleet simulation under
     ``canyu device``."""
-    from canyu.lab import checkin, dedup, flashsale, flood, greetings_bench, hotspots_bench
+    from canyu.lab import (
+        checkin,
+        dedup,
+        flashsale,
+        flood,
+        greetings_bench,
+        hotspots_bench,
+        screenshots_bench,
+    )
 
     bench_app.command("dedup", help="Duplicate retrieval on a bug-report dataset.")(dedup.dedup)
     bench_app.command("checkin", help="Check-in throughput and latency beside a bare ASGI floor.")(
@@ -431,6 +439,9 @@ def register(bench_app: typer.Typer, device_app: typer.Typer) -> None:
     bench_app.command(
         "hotspots", help="Near-me latency beside a bare ASGI floor; pack size, build, deltas."
     )(hotspots_bench.hotspots)
+    bench_app.command(
+        "screenshots", help="Cleaning an uploaded screenshot and a camera photo: ms, bytes."
+    )(screenshots_bench.screenshots)
     device_app.command("simulate", help="Drive a simulated fleet against a server of its own.")(
         simulate
     )
