@@ -5,6 +5,7 @@ refusal, and served with the right headers only to those who may read the post."
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -13,8 +14,10 @@ from conftest import UserFactory, assert_error
 from fastapi.testclient import TestClient
 from PIL import Image, PngImagePlugin
 from sqlalchemy import func, select
+from typer.testing import CliRunner
 
 from canyu.accounts.models import Role, User
+from canyu.cli import app
 from canyu.community import images
 from canyu.community.team_models import Attachment
 from canyu.db import Database
@@ -189,3 +192,13 @@ def test_screenshots_follow_the_posts_visibility(
     assert client.get(on_post["url"], headers=auth(author)).status_code == 200
     assert client.get(on_post["url"], headers=auth(team)).status_code == 200
     assert client.get("/screenshots/99999").status_code == 404
+
+
+def test_the_bench_prints_the_cost_per_image() -> None:
+    result = CliRunner().invoke(app, ["bench", "screenshots", "--rounds", "1", "--json"])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output)
+    assert figures["screenshot_png_cpu_ms"] > 0
+    assert 0 < figures["photo_jpeg_bytes_out"] < figures["photo_jpeg_bytes_in"]
+    refused = CliRunner().invoke(app, ["bench", "screenshots", "--rounds", "0"])
+    assert refused.exit_code != 0
