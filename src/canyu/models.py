@@ -3,6 +3,7 @@
 from canyu.accounts import models as accounts_models
 from canyu.calls import models as calls_models
 from canyu.community import models as community_models
+from canyu.community import team_models as community_team_models
 from canyu.devices import models as devices_models
 from canyu.greetings import models as greetings_models
 from canyu.hotspots import models as hotspots_models
@@ -15,6 +16,7 @@ __all__ = [
     "accounts_models",
     "calls_models",
     "community_models",
+    "community_team_models",
     "devices_models",
     "greetings_models",
     "hotspots_models",

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from canyu.db import Base, utcnow
@@ -26,6 +26,9 @@ class User(Base):
     country: Mapped[str] = mapped_column(String(2), default="CN", index=True)
     role: Mapped[str] = mapped_column(String(16), default=Role.FRIEND.value)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set by the team (canyu.accounts.bans): a banned account cannot sign in and is told why.
+    banned_at: Mapped[datetime | None] = mapped_column(default=None)
+    ban_reason: Mapped[str | None] = mapped_column(Text, default=None)
 
     @property
     def is_team(self) -> bool:

@@ -46,7 +46,11 @@ def _guess_country(request: Request) -> str:
 
 
 def error_text(exc: CanyuError, _: Gettext) -> str:
-    """The service's message in the viewer's language when the catalogue knows it."""
+    """The service's message in the viewer's language when the catalogue knows it; a banned
+    account is also told the team's reason."""
+    reason = exc.details.get("ban_reason") if isinstance(exc.details, dict) else None
+    if reason:
+        return _("{text} Reason: {reason}").format(text=_(exc.message), reason=reason)
     return _(exc.message)
 
 

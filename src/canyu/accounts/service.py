@@ -135,9 +135,18 @@ def authenticate(session: Session, *, email: str, password: str) -> User:
         _hasher.verify(user.password_hash, password[:MAX_PASSWORD])
     except (VerificationError, InvalidHashError):
         raise failure from None
+    refuse_banned(user)  # told only to whoever knows the password
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     return user
+
+
+def refuse_banned(user: User) -> None:
+    """A banned account is told why (canyu.accounts.bans), whatever it tries."""
+    if user.banned_at is not None:
+        raise Forbidden(
+            "This account was banned by the team.", details={"ban_reason": user.ban_reason or ""}
+        )
 
 
 def get_user(session: Session, *, user_id: int) -> User:
@@ -185,6 +194,8 @@ def user_for_web_session(session: Session, *, raw_token: str) -> User | None:
     )
     if web_session is None or web_session.expires_at <= utcnow():
         return None
+    if web_session.user.banned_at is not None:
+        return None
     return web_session.user
 
 
@@ -217,6 +228,7 @@ def user_for_api_token(session: Session, *, raw_token: str) -> User:
     token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _sha256(raw_token)))
     if token is None or token.revoked_at is not None:
         raise Unauthorized("Unknown or revoked API token.")
+    refuse_banned(token.user)
     return token.user
 
 

@@ -4,9 +4,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, status
 
-from canyu.accounts.deps import CurrentUser, TeamUser
+from canyu.accounts.deps import CurrentUser, MaybeUser, TeamUser
 from canyu.accounts.schemas import UserOut
-from canyu.community import notices, service
+from canyu.community import moderation, notices, service
 from canyu.community.credits import FORMULA
 from canyu.community.models import Kind, Status
 from canyu.community.schemas import (
@@ -86,8 +86,8 @@ def similar_feedback(
 
 
 @router.get("/feedback/{post_id}", response_model=PostOut)
-def get_feedback(post_id: PostId, session: DbSession) -> object:
-    return service.get_post(session, post_id=post_id)
+def get_feedback(post_id: PostId, user: MaybeUser, session: DbSession) -> object:
+    return moderation.visible_post(session, post_id=post_id, viewer=user)
 
 
 @router.put("/feedback/{post_id}/vote", response_model=PostOut)
@@ -103,9 +103,10 @@ def unvote(post_id: PostId, user: CurrentUser, session: DbSession) -> object:
 
 
 @router.get("/feedback/{post_id}/comments", response_model=list[CommentOut])
-def list_comments(post_id: PostId, session: DbSession) -> object:
+def list_comments(post_id: PostId, user: MaybeUser, session: DbSession) -> object:
     """Comments on the post and on the posts merged into it."""
-    return service.comments_for(session, post=service.get_post(session, post_id=post_id))
+    post = moderation.visible_post(session, post_id=post_id, viewer=user)
+    return moderation.visible_comments(service.comments_for(session, post=post), user)
 
 
 @router.post(
@@ -116,8 +117,8 @@ def add_comment(post_id: PostId, body: CommentIn, user: CurrentUser, session: Db
 
 
 @router.get("/feedback/{post_id}/history", response_model=list[StatusChangeOut])
-def history(post_id: PostId, session: DbSession) -> object:
-    service.get_post(session, post_id=post_id)
+def history(post_id: PostId, user: MaybeUser, session: DbSession) -> object:
+    moderation.visible_post(session, post_id=post_id, viewer=user)
     return service.status_history(session, post_id=post_id)
 
 

@@ -8,7 +8,15 @@ from fastapi import FastAPI, Request
 
 from canyu import lifecycle
 from canyu.accounts.models import User
-from canyu.community import api, pages, service
+from canyu.community import (
+    api,
+    conversations,
+    moderation,
+    pages,
+    service,
+    team_api,
+    team_pages,
+)
 from canyu.community.similar import SimilarPosts
 from canyu.community.similarity import embedding_model
 from canyu.db import Database
@@ -39,5 +47,19 @@ def install(app: FastAPI) -> None:
             return {"unread": service.unread_count(session, user=user)}
 
     add_page_context(app, unread)
+
+    def waiting(_request: Request, user: Viewer | None) -> dict[str, object]:
+        """What waits for the team: reported items and friends' unanswered messages."""
+        if not isinstance(user, User) or not user.is_team:
+            return {}
+        with database.session() as session:
+            return {
+                "reports_waiting": moderation.open_report_count(session),
+                "answers_waiting": conversations.awaiting_count(session),
+            }
+
+    add_page_context(app, waiting)
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(team_api.router)
+    app.include_router(team_pages.router)

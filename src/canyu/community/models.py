@@ -50,6 +50,9 @@ class Post(Base):
     top_score: Mapped[float] = mapped_column(default=0.0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # "hidden" or "deleted" by the team, with the reason its author reads (community.moderation).
+    moderation: Mapped[str | None] = mapped_column(String(8), default=None)
+    moderation_reason: Mapped[str | None] = mapped_column(Text, default=None)
 
     author: Mapped[User] = relationship(lazy="joined")
 
@@ -72,6 +75,8 @@ class Comment(Base):
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    moderation: Mapped[str | None] = mapped_column(String(8), default=None)
+    moderation_reason: Mapped[str | None] = mapped_column(Text, default=None)
 
     author: Mapped[User] = relationship(lazy="joined")
 

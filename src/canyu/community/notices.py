@@ -50,9 +50,42 @@ def describe(payload: dict[str, Any], _: Gettext) -> str:
             return _("{text} Note from the team: {note}").format(text=text, note=note)
     elif event == "comment":
         text = _("{name} commented on “{title}”.").format(name=payload.get("by", ""), title=title)
+    elif event == "moderation":
+        text = _moderation_text(payload, _).format(title=title)
+    elif event == "conversation":
+        if payload.get("from_team"):
+            text = _("{name} of the team wrote to you privately about “{title}”.")
+        else:
+            text = _("{name} answered privately about “{title}”.")
+        text = text.format(name=payload.get("by", ""), title=title)
     else:
         text = title
     reason = payload.get("reason")
     if not reason:
         return text
     return _("{text} Reason: {reason}").format(text=text, reason=reason)
+
+
+def _moderation_text(payload: dict[str, Any], _: Gettext) -> str:
+    """What the team did to the reader's post or comment (community.moderation)."""
+    on_comment = payload.get("target") == "comment"
+    texts = {
+        "edit": (
+            _("The team edited your post “{title}”."),
+            _("The team edited your comment on “{title}”."),
+        ),
+        "hide": (
+            _("The team hid your post “{title}”."),
+            _("The team hid your comment on “{title}”."),
+        ),
+        "delete": (
+            _("The team deleted your post “{title}”."),
+            _("The team deleted your comment on “{title}”."),
+        ),
+        "restore": (
+            _("The team restored your post “{title}”."),
+            _("The team restored your comment on “{title}”."),
+        ),
+    }
+    pair = texts.get(str(payload.get("action")), texts["edit"])
+    return pair[1] if on_comment else pair[0]

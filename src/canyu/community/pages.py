@@ -8,14 +8,23 @@ from typing import Annotated, Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from babel import Locale
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from canyu.accounts import service as accounts
 from canyu.accounts.deps import MaybeUser
 from canyu.accounts.models import User
-from canyu.community import credits, notices, service, workflow
+from canyu.community import (
+    attachments,
+    credits,
+    moderation,
+    notices,
+    post_extras,
+    service,
+    uploads,
+    workflow,
+)
 from canyu.community.language import SUPPORTED as SUPPORTED_LANGUAGES
 from canyu.community.models import Kind, Post, Status
 from canyu.community.similar import MAX_QUERY, SimilarPost, SimilarPosts
@@ -27,6 +36,7 @@ from canyu.web.forms import FormStr, gettext_of, here, redirect, safe_next, sign
 from canyu.web.templating import render, request_locale
 
 router = APIRouter(include_in_schema=False)
+Screenshots = Annotated[list[UploadFile], File()]
 
 PAGE_SIZE = 20
 CONSOLE_PAGE_SIZE = 25
@@ -41,6 +51,7 @@ FIELD_MESSAGES = {
     "comment": "Write a comment (up to 5,000 characters).",
     "device model": "The device model has at most 64 characters.",
     "software build": "The software build has at most 64 characters.",
+    "message": "Write a message (up to 5,000 characters).",
 }
 DONE_MESSAGES = {
     "status": "Status changed; the author and voters were notified.",
@@ -190,7 +201,7 @@ def _post_view(
     comment_error: str | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    comments = service.comments_for(session, post=post)
+    comments = moderation.visible_comments(service.comments_for(session, post=post), user)
     origins = {
         c.post_id: service.get_post(session, post_id=c.post_id)
         for c in comments
@@ -207,12 +218,14 @@ def _post_view(
         "comment_body": comment_body,
         "comment_error": comment_error,
     }
+    context |= post_extras.context(session, post=post, viewer=user, comments=comments)
     return _page(request, session, user, "post.html", context, status_code=status_code)
 
 
 @router.get("/posts/{post_id}", response_class=HTMLResponse)
 def post_page(post_id: RowId, request: Request, session: DbSession, user: MaybeUser) -> Response:
-    return _post_view(request, session, user, service.get_post(session, post_id=post_id))
+    post = moderation.visible_post(session, post_id=post_id, viewer=user)
+    return _post_view(request, session, user, post)
 
 
 def _vote_action(
@@ -265,12 +278,20 @@ def comment(
     user: MaybeUser,
     csrf_token: FormStr = "",
     body: FormStr = "",
+    screenshots: Screenshots = [],  # noqa: B006 - FastAPI copies defaults
 ) -> Response:
     check_csrf(request, csrf_token)
     if user is None:
         return signin_redirect(f"/posts/{post_id}")
     try:
         created = service.add_comment(session, author=user, post_id=post_id, body=body)
+        attachments.attach(
+            session,
+            uploader=user,
+            post=service.get_post(session, post_id=post_id),
+            comment=created,
+            files=uploads.read(screenshots),
+        )
         session.commit()
     except InvalidInput as exc:
         session.rollback()
@@ -336,6 +357,7 @@ def submit(
     body: FormStr = "",
     device_model: FormStr = "",
     software_build: FormStr = "",
+    screenshots: Screenshots = [],  # noqa: B006 - FastAPI copies defaults
 ) -> Response:
     check_csrf(request, csrf_token)
     if user is None:
@@ -357,6 +379,7 @@ def submit(
             device_model=device_model,
             software_build=software_build,
         )
+        attachments.attach(session, uploader=user, post=post, files=uploads.read(screenshots))
         session.commit()
     except CanyuError as exc:
         session.rollback()

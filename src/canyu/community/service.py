@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from canyu.accounts import service as accounts
 from canyu.accounts.models import User
-from canyu.community import notices, ranking, workflow
+from canyu.community import notices, ranking, spam, workflow
 from canyu.community.credits import Contribution
 from canyu.community.language import SUPPORTED as SUPPORTED_LANGUAGES
 from canyu.community.language import detect_language
@@ -75,6 +75,10 @@ def _text(value: str, *, field: str, maximum: int, minimum: int = 1) -> str:
     return cleaned
 
 
+# The same checks for the team's edits (community.moderation).
+clean_text = _text
+
+
 def _optional(value: str | None, *, field: str, maximum: int) -> str | None:
     if value is None or not value.strip():
         return None
@@ -125,6 +129,7 @@ def create_post(
     )
     session.add(post)
     session.flush()
+    spam.screen(session, author=author, post=post)
     return post
 
 
@@ -169,7 +174,9 @@ def list_posts(
         raise InvalidInput("offset is 0 or more.")
     _no_nul(filters.language, field="language")
     _no_nul(filters.device_model, field="device model")
+    # Posts the team hid or deleted are shown only to their authors and the team, one by one.
     query: Select[tuple[Post]] = select(Post)
+    query = query.where(Post.moderation.is_(None))
     if filters.kind:
         query = query.where(Post.kind == filters.kind.value)
     if filters.status:
@@ -215,8 +222,14 @@ def _recount(session: Session, *, post: Post) -> None:
     post.top_score = ranking.top_score(post.vote_count, post.created_at)
 
 
+def _closed_if_moderated(post: Post) -> None:
+    if post.moderation is not None:
+        raise Conflict(f"The team {post.moderation} this post; it takes no votes or comments.")
+
+
 def _votable(session: Session, *, post_id: int) -> Post:
     post = get_post(session, post_id=post_id)
+    _closed_if_moderated(post)
     if post.status == Status.DUPLICATE:
         target = canonical(session, post=post)
         raise Conflict(
@@ -274,6 +287,7 @@ def add_comment(
     session: Session, *, author: User, post_id: int, body: str, created_at: datetime | None = None
 ) -> Comment:
     post = get_post(session, post_id=post_id)
+    _closed_if_moderated(post)
     comment = Comment(
         post_id=post.id,
         author_id=author.id,
@@ -283,6 +297,7 @@ def add_comment(
     session.add(comment)
     post.comment_count += 1
     session.flush()
+    spam.screen(session, author=author, post=post, comment=comment)
     return comment
 
 

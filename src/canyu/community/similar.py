@@ -62,7 +62,9 @@ class SimilarPosts:
         hits = self.index.search(query, k=k * 3, exclude=() if exclude is None else (exclude,))
         posts = {
             p.id: p
-            for p in session.scalars(select(Post).where(Post.id.in_([h.doc_id for h in hits])))
+            for p in session.scalars(
+                select(Post).where(Post.id.in_([h.doc_id for h in hits]), Post.moderation.is_(None))
+            )
         }
         best: dict[int, SimilarPost] = {}
         # A merged duplicate stands for the post it was merged into.

@@ -488,6 +488,7 @@ def register(bench_app: typer.Typer, device_app: typer.Typer) -> None:
         flood,
         greetings_bench,
         hotspots_bench,
+        screenshots_bench,
         telemetry_bench,
     )
 
@@ -529,6 +530,9 @@ def register(bench_app: typer.Typer, device_app: typer.Typer) -> None:
     bench_app.command(
         "telemetry", help="Small devices' telemetry through Mosquitto into the database."
     )(telemetry_bench.telemetry)
+    bench_app.command(
+        "screenshots", help="Cleaning an uploaded screenshot and a camera photo: ms, bytes."
+    )(screenshots_bench.screenshots)
     device_app.command("simulate", help="Drive a simulated fleet against a server of its own.")(
         simulate
     )
