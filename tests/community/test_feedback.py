@@ -221,7 +221,7 @@ def test_a_missing_post_is_not_found(api: Api) -> None:
 # --- listing ----------------------------------------------------------------------------------
 
 
-def test_list_sorts_by_top_new_and_trending(
+def test_list_sorts_by_hot_top_new_and_trending(
     api: Api, make_user: UserFactory, database: Database
 ) -> None:
     author = make_user()
@@ -249,12 +249,14 @@ def test_list_sorts_by_top_new_and_trending(
                 )
             return post.id
 
-        # top: log10(1 + votes) + age / 30 days
+        # hot: log10(1 + votes) + age / 30 days
         popular_old = make(20, "Popular but old", 9, 15)  # 1.0 - 0.667 = 0.333
         rising = make(10, "Rising this week", 2, 0.5)  # 0.477 - 0.333 = 0.144
         fresh = make(0, "Fresh", 1, 0)  # 0.301
-    assert api.ids(sort="top") == [popular_old, fresh, rising]
-    assert api.ids() == [popular_old, fresh, rising]  # top is the default
+    assert api.ids(sort="hot") == [popular_old, fresh, rising]
+    assert api.ids() == [popular_old, fresh, rising]  # hot is the default
+    # Top: the most votes of all time, whatever their age.
+    assert api.ids(sort="top") == [popular_old, rising, fresh]
     assert api.ids(sort="new") == [fresh, rising, popular_old]
     # Trending counts the votes of the last week only.
     assert api.ids(sort="trending") == [rising, fresh, popular_old]
@@ -343,12 +345,14 @@ def test_one_vote_per_friend(api: Api, make_user: UserFactory, friend: User) -> 
     assert api.vote(first, post_id)["vote_count"] == 2
 
 
-def test_votes_raise_a_post_in_top(api: Api, make_user: UserFactory, friend: User) -> None:
+def test_votes_raise_a_post_in_hot_and_top(
+    api: Api, make_user: UserFactory, friend: User
+) -> None:
     older = api.post(friend, title="Older")["id"]
     newer = api.post(friend, title="Newer")["id"]
-    assert api.ids(sort="top") == [newer, older]
+    assert api.ids(sort="hot") == api.ids(sort="top") == [newer, older]
     api.vote(make_user(), older)
-    assert api.ids(sort="top") == [older, newer]
+    assert api.ids(sort="hot") == api.ids(sort="top") == [older, newer]
 
 
 def test_voting_on_a_missing_post_is_not_found(api: Api, friend: User) -> None:

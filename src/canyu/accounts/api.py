@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, status
 
-from canyu.accounts import service
+from canyu.accounts import emails, service
 from canyu.accounts.deps import CurrentUser
 from canyu.accounts.schemas import MeOut, NewToken, ProfileUpdate, SignUp, TokenOut, TokenRequest
 from canyu.accounts.throttle import limit_signup, sign_in
@@ -18,7 +18,7 @@ router = APIRouter(prefix="/api/v1", tags=["accounts"])
 def sign_up(body: SignUp, request: Request, session: DbSession) -> object:
     """Create a friend's account."""
     limit_signup(request)
-    return service.create_user(
+    user = service.create_user(
         session,
         email=str(body.email),
         password=body.password,
@@ -26,6 +26,13 @@ def sign_up(body: SignUp, request: Request, session: DbSession) -> object:
         locale=body.locale,
         country=body.country,
     )
+    emails.send_welcome(
+        session,
+        user=user,
+        secret_key=request.app.state.secret_key,
+        base_url=request.app.state.settings.base_url,
+    )
+    return user
 
 
 @router.post("/accounts/tokens", response_model=NewToken, status_code=status.HTTP_201_CREATED)

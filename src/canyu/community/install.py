@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 
 from canyu import lifecycle
 from canyu.accounts.models import User
-from canyu.community import api, pages, service
+from canyu.community import api, digest, pages, service
 from canyu.community.similar import SimilarPosts
 from canyu.community.similarity import embedding_model
 from canyu.db import Database
@@ -39,5 +39,6 @@ def install(app: FastAPI) -> None:
             return {"unread": service.unread_count(session, user=user)}
 
     add_page_context(app, unread)
+    lifecycle.schedule(app, digest.JOB)
     app.include_router(api.router)
     app.include_router(pages.router)

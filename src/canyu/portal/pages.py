@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from canyu.accounts import service as accounts
 from canyu.accounts.deps import MaybeUser
 from canyu.accounts.models import User
+from canyu.community import digest
 from canyu.community import service as community
 from canyu.deps import DbSession, RowId
 from canyu.errors import CanyuError
@@ -46,6 +47,8 @@ def _profile_page(
         "posts": community.posts_by_author(session, user=user, limit=20),
         # The profile is where a friend decides whether changelogs name them (canyu.releases).
         "named_in_changelogs": not releases.credit_opted_out(session, user=user),
+        # ... and whether the weekly email digest comes (canyu.community.digest).
+        "digest_on": digest.is_enabled(session, user=user),
     }
     locale = request_locale(request, user)
     choices = {"countries": countries(locale), "language_names": LANGUAGE_NAMES}
