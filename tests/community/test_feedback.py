@@ -4,21 +4,15 @@ merges, bulk moves, similar posts, the honour roll and notification emails."""
 from __future__ import annotations
 
 import re
-import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope
-from aiosmtpd.smtp import Session as SmtpSession
 from conftest import Response, UserFactory, assert_error
 from fastapi.testclient import TestClient
+from smtp_inbox import Inbox, parse
 from sqlalchemy import func, select
 
 from canyu.accounts.models import Role, User
@@ -345,9 +339,7 @@ def test_one_vote_per_friend(api: Api, make_user: UserFactory, friend: User) -> 
     assert api.vote(first, post_id)["vote_count"] == 2
 
 
-def test_votes_raise_a_post_in_hot_and_top(
-    api: Api, make_user: UserFactory, friend: User
-) -> None:
+def test_votes_raise_a_post_in_hot_and_top(api: Api, make_user: UserFactory, friend: User) -> None:
     older = api.post(friend, title="Older")["id"]
     newer = api.post(friend, title="Newer")["id"]
     assert api.ids(sort="hot") == api.ids(sort="top") == [newer, older]
@@ -877,57 +869,6 @@ def test_the_honour_roll_is_empty_before_anything_is_accepted(
 
 
 # --- email ------------------------------------------------------------------------------------
-
-
-class Inbox:
-    """An aiosmtpd handler that keeps every message it receives."""
-
-    def __init__(self) -> None:
-        self.messages: list[Envelope] = []
-        self.arrived = threading.Condition()
-
-    async def handle_DATA(self, server: SMTP, session: SmtpSession, envelope: Envelope) -> str:
-        with self.arrived:
-            self.messages.append(envelope)
-            self.arrived.notify_all()
-        return "250 Message accepted for delivery"
-
-    def wait_for(self, count: int, timeout: float = 15.0) -> list[Envelope]:
-        deadline = time.monotonic() + timeout
-        with self.arrived:
-            while len(self.messages) < count and time.monotonic() < deadline:
-                self.arrived.wait(deadline - time.monotonic())
-            return list(self.messages)
-
-    def recipients(self) -> list[str]:
-        return sorted(r for message in self.messages for r in message.rcpt_tos)
-
-
-def parse(envelope: Envelope) -> EmailMessage:
-    content = envelope.content
-    assert isinstance(content, bytes)
-    message = message_from_bytes(content, policy=policy.default)
-    assert isinstance(message, EmailMessage)
-    return message
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-@pytest.fixture
-def inbox() -> Iterator[tuple[Inbox, int]]:
-    handler = Inbox()
-    port = _free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield handler, port
-    finally:
-        controller.stop()
 
 
 @pytest.fixture
