@@ -16,6 +16,12 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope
 from aiosmtpd.smtp import Session as SmtpSession
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from canyu.app import create_app
+from canyu.config import Settings
+from canyu.db import Database
 
 LINK = re.compile(r"https?://\S+")
 
@@ -80,3 +86,24 @@ def inbox() -> Iterator[tuple[Inbox, int]]:
         yield handler, port
     finally:
         controller.stop()
+
+
+MAIL_BASE_URL = "http://testserver"
+
+
+@pytest.fixture
+def mail_app(
+    settings: Settings, database: Database, inbox: tuple[Inbox, int]
+) -> Iterator[tuple[FastAPI, TestClient]]:
+    """The app mailing through the inbox's server, its links naming the test client's host."""
+    smtp = settings.model_copy(
+        update={
+            "smtp_host": "127.0.0.1",
+            "smtp_port": inbox[1],
+            "smtp_starttls": False,
+            "base_url": MAIL_BASE_URL,
+        }
+    )
+    app = create_app(smtp, database)
+    with TestClient(app) as test_client:
+        yield app, test_client

@@ -5,22 +5,21 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from conftest import Response, UserFactory, assert_error
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from smtp_inbox import Inbox, parse
 from sqlalchemy import func, select
 
 from canyu.accounts.models import Role, User
-from canyu.app import create_app
 from canyu.community import credits, service
 from canyu.community.models import Post, StatusChange
 from canyu.community.similar import MAX_QUERY
-from canyu.config import Settings
 from canyu.db import Database, utcnow
 
 FEEDBACK = "/api/v1/feedback"
@@ -872,14 +871,8 @@ def test_the_honour_roll_is_empty_before_anything_is_accepted(
 
 
 @pytest.fixture
-def mail_api(
-    settings: Settings, database: Database, inbox: tuple[Inbox, int], auth: AuthHeaders
-) -> Iterator[Api]:
-    smtp = settings.model_copy(
-        update={"smtp_host": "127.0.0.1", "smtp_port": inbox[1], "smtp_starttls": False}
-    )
-    with TestClient(create_app(smtp, database)) as test_client:
-        yield Api(test_client, auth)
+def mail_api(mail_app: tuple[FastAPI, TestClient], auth: AuthHeaders) -> Api:
+    return Api(mail_app[1], auth)
 
 
 def test_a_status_change_emails_each_recipient_once_after_commit(

@@ -3,7 +3,7 @@ signed unsubscribe link, by role: signed out, a friend, another friend, team, ad
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -11,14 +11,12 @@ import pytest
 from conftest import UserFactory, assert_error
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from smtp_inbox import Inbox, links_in
+from smtp_inbox import MAIL_BASE_URL, Inbox, links_in
 from sqlalchemy import select
 
 from canyu.accounts.models import Role, User
-from canyu.app import create_app
 from canyu.community import digest, service
 from canyu.community.models import DigestSubscription, Follow
-from canyu.config import Settings
 from canyu.db import Database, utcnow
 from canyu.releases import service as releases
 
@@ -166,23 +164,6 @@ def test_a_comment_on_a_duplicate_reaches_the_canonical_posts_followers(
 # --- the digest ---------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def mail_app(
-    settings: Settings, database: Database, inbox: tuple[Inbox, int]
-) -> Iterator[tuple[FastAPI, TestClient]]:
-    smtp = settings.model_copy(
-        update={
-            "smtp_host": "127.0.0.1",
-            "smtp_port": inbox[1],
-            "smtp_starttls": False,
-            "base_url": "http://testserver",
-        }
-    )
-    app = create_app(smtp, database)
-    with TestClient(app) as test_client:
-        yield app, test_client
-
-
 def _verify(database: Database, *users: User) -> None:
     with database.session() as s:
         for user in users:
@@ -196,7 +177,7 @@ def _send(database: Database, app: FastAPI, *, days_later: float = 0) -> int:
         return digest.send_digests(
             s,
             secret_key=app.state.secret_key,
-            base_url="http://testserver",
+            base_url=MAIL_BASE_URL,
             now=utcnow() + timedelta(days=days_later),
         )
 
