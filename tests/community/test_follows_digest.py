@@ -254,3 +254,78 @@ def test_a_forged_or_foreign_unsubscribe_link_is_refused(
     assert client.post("/digest/unsubscribe", data={"token": forged}).status_code == 422
     with database.session() as s:
         assert s.scalar(select(DigestSubscription)) is None  # nothing written
+
+
+# --- the pages' forms, by role ----------------------------------------------------------------
+
+
+def test_follow_and_digest_forms_by_role(
+    client: TestClient, database: Database, people: dict[str, User]
+) -> None:
+    from portal.test_pages import csrf_from, sign_in
+
+    client.headers.update(HTML_ACCEPT)
+    post_id = _post(database, people["friend"])
+    forms = (f"/posts/{post_id}/follow", f"/posts/{post_id}/unfollow", "/profile/digest")
+    # Signed out: sent to sign in, nothing written.
+    csrf = csrf_from(client.get("/signin"))
+    for path in forms:
+        response = client.post(path, data={"csrf_token": csrf}, follow_redirects=False)
+        assert response.status_code == 303
+        assert response.headers["location"].startswith("/signin?next=")
+    sign_in(client, people["other"])
+    # Without the form's token: refused, nothing written.
+    for path in forms:
+        assert client.post(path, data={"csrf_token": "forged"}).status_code == 403
+    with database.session() as s:
+        assert s.scalar(select(DigestSubscription)) is None
+        followers = set(s.scalars(select(Follow.user_id).where(Follow.post_id == post_id)))
+        assert followers == {people["friend"].id}
+    csrf = csrf_from(client.get(f"/posts/{post_id}"))
+    followed = client.post(f"/posts/{post_id}/follow", data={"csrf_token": csrf})
+    assert followed.status_code == 200
+    assert "你已关注这个帖子" in followed.text  # in the friend's language
+    assert f'action="/posts/{post_id}/unfollow"' in followed.text
+    missing = client.post("/posts/424242/follow", data={"csrf_token": csrf})
+    assert missing.status_code == 404
+    off = client.post("/profile/digest", data={"csrf_token": csrf})  # the box unchecked
+    assert "每周摘要已关闭。" in off.text
+    with database.session() as s:
+        row = s.get(DigestSubscription, people["other"].id)
+        assert row is not None
+        assert not row.enabled
+        assert s.get(DigestSubscription, people["friend"].id) is None  # only one's own
+
+
+def test_the_list_is_searched_in_any_language_and_sorted_hot_or_top(
+    client: TestClient, database: Database, people: dict[str, User], make_user: UserFactory
+) -> None:
+    friend = people["friend"]
+    camera = _post(database, friend, "相机打开后闪退")
+    battery = _post(database, friend, "Longer battery life")
+    voters = [make_user(), make_user()]
+    with database.session() as s:
+        old = service.create_post(
+            s,
+            author=friend,
+            kind="idea",
+            title="Dual SIM standby",
+            body="Two numbers at once.",
+            created_at=utcnow() - timedelta(days=300),
+        )
+        for voter in voters:
+            service.vote(s, user=voter, post_id=old.id)
+    page = client.get("/", params={"q": "the camera crashes when opened"}, headers=HTML_ACCEPT)
+    assert page.status_code == 200
+    assert f'href="/posts/{camera}"' in page.text
+    assert f'href="/posts/{battery}"' not in page.text
+    # Filters apply to the results; an odd query is no error.
+    idea = client.get("/", params={"q": "camera", "kind": "idea"}, headers=HTML_ACCEPT)
+    assert f'href="/posts/{camera}"' not in idea.text
+    for odd in ("\x00", "x" * 5000, "   ", "%%%"):
+        assert client.get("/", params={"q": odd}, headers=HTML_ACCEPT).status_code == 200
+    # Top: the old post with two votes first; Hot: its age outweighs them.
+    assert client.get(FEEDBACK, params={"sort": "top"}).json()[0]["id"] == old.id
+    assert client.get(FEEDBACK, params={"sort": "hot"}).json()[-1]["id"] == old.id
+    top = client.get("/", params={"sort": "top"}, headers=HTML_ACCEPT).text
+    assert top.index(f'href="/posts/{old.id}"') < top.index(f'href="/posts/{camera}"')

@@ -63,8 +63,11 @@ FLASH_MESSAGES = {
 # Search results: the similar-posts index's closest posts, as many as it gives at once.
 SEARCH_RESULTS = 50
 MAX_SEARCH = 200
-# Below this a search hit shares too little with the words asked for to be worth showing.
+# A search hit is shown when it scores at least this, and at least this share of the best
+# hit's score: the index's scores vary with the query (a one-word query's best may be 0.3, a
+# sentence's 0.8), and what scores under half the best shares little with the words asked for.
 MIN_SEARCH_SCORE = 0.1
+SEARCH_SHARE_OF_BEST = 0.5
 CONSOLE_STATUSES = ("new", "accepted", "planned", "shipped", "declined", "duplicate", "all")
 
 E = TypeVar("E", bound=StrEnum)
@@ -223,7 +226,8 @@ def _search(
             and (filters.device_model is None or post.device_model == filters.device_model)
         )
 
-    return [h.post for h in hits if h.score >= MIN_SEARCH_SCORE and wanted(h.post)]
+    floor = max(MIN_SEARCH_SCORE, SEARCH_SHARE_OF_BEST * max((h.score for h in hits), default=0))
+    return [h.post for h in hits if h.score >= floor and wanted(h.post)]
 
 
 def _post_view(
