@@ -49,11 +49,16 @@ class Inbox:
     def recipients(self) -> list[str]:
         return sorted(r for message in self.messages for r in message.rcpt_tos)
 
-    def last_to(self, address: str, *, count: int = 1) -> EmailMessage:
-        """The latest message to ``address``, once ``count`` messages have arrived in all."""
-        arrived = self.wait_for(count)
-        mine = [m for m in arrived if address in m.rcpt_tos]
-        assert mine, f"no mail to {address} among {self.recipients()}"
+    def last_to(self, address: str, *, count: int = 1, timeout: float = 15.0) -> EmailMessage:
+        """The latest message to ``address``, once ``count`` messages to it have arrived."""
+        deadline = time.monotonic() + timeout
+        with self.arrived:
+            while True:
+                mine = [m for m in self.messages if address in m.rcpt_tos]
+                if len(mine) >= count or time.monotonic() >= deadline:
+                    break
+                self.arrived.wait(deadline - time.monotonic())
+        assert len(mine) >= count, f"{len(mine)} mails to {address} among {self.recipients()}"
         return parse(mine[-1])
 
 
