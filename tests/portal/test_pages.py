@@ -120,6 +120,8 @@ PAGES_FOR_FRIEND = [
     "/",
     "/?sort=new",
     "/?sort=trending&kind=bug&status=new&language=zh&device=canyu+1&page=1",
+    "/?sort=top",
+    "/?q=camera+crash&kind=bug",
     "/posts/{canonical}",
     "/posts/{duplicate}",
     "/posts/{accepted}",
@@ -129,7 +131,14 @@ PAGES_FOR_FRIEND = [
     "/profile",
 ]
 PAGES_FOR_TEAM = ["/console", "/console?status=all", "/console?status=duplicate&sort=new"]
-PAGES_FOR_ANYONE = ["/", "/signin", "/signup", "/honour", "/posts/{canonical}"]
+PAGES_FOR_ANYONE = [
+    "/",
+    "/signin",
+    "/signup",
+    "/honour",
+    "/posts/{canonical}",
+    "/password/forgot",
+]
 
 
 @pytest.mark.parametrize(
