@@ -15,6 +15,7 @@ from smtp_inbox import MAIL_BASE_URL, Inbox, links_in
 from sqlalchemy import select
 
 from canyu.accounts.models import Role, User
+from canyu.accounts.tokens import Links
 from canyu.community import digest, service
 from canyu.community.models import DigestSubscription, Follow
 from canyu.db import Database, utcnow
@@ -176,8 +177,7 @@ def _send(database: Database, app: FastAPI, *, days_later: float = 0) -> int:
     with database.session() as s:
         return digest.send_digests(
             s,
-            secret_key=app.state.secret_key,
-            base_url=MAIL_BASE_URL,
+            links=Links(app.state.secret_key, MAIL_BASE_URL),
             now=utcnow() + timedelta(days=days_later),
         )
 

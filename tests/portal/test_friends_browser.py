@@ -18,6 +18,7 @@ from playwright.sync_api import Page, expect
 from smtp_inbox import Inbox, links_in
 
 from canyu.accounts.models import User
+from canyu.accounts.tokens import Links
 from canyu.community import digest, service
 from canyu.config import Settings
 from canyu.db import Database, utcnow
@@ -227,7 +228,7 @@ def test_the_digest_is_switched_on_the_profile_and_off_from_its_mail(
     _check(page, f"friends-profile-digest-{locale}-{width}")
 
     with database.session() as s:
-        sent = digest.send_digests(s, secret_key=app.state.secret_key, base_url=site)
+        sent = digest.send_digests(s, links=Links(app.state.secret_key, site))
     assert sent >= 1
     link = _mailed_link(mailbox, world.friend.email, "/digest/unsubscribe")
     signed_out = _open(new_context, locale, width)

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request, status
 
 from canyu.accounts import emails, service
-from canyu.accounts.deps import CurrentUser
+from canyu.accounts.deps import CurrentUser, MailLinks
 from canyu.accounts.schemas import MeOut, NewToken, ProfileUpdate, SignUp, TokenOut, TokenRequest
 from canyu.accounts.throttle import limit_signup, sign_in
 from canyu.db import MAX_ID
@@ -15,7 +15,7 @@ router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
 
 @router.post("/accounts/signup", response_model=MeOut, status_code=status.HTTP_201_CREATED)
-def sign_up(body: SignUp, request: Request, session: DbSession) -> object:
+def sign_up(body: SignUp, request: Request, session: DbSession, links: MailLinks) -> object:
     """Create a friend's account."""
     limit_signup(request)
     user = service.create_user(
@@ -29,8 +29,7 @@ def sign_up(body: SignUp, request: Request, session: DbSession) -> object:
     emails.send_welcome(
         session,
         user=user,
-        secret_key=request.app.state.secret_key,
-        base_url=request.app.state.settings.base_url,
+        links=links,
     )
     return user
 

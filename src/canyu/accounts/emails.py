@@ -1,21 +1,18 @@
 """The mail an account gets: a welcome with a link to confirm the address, the confirmation
 again on request, and a link to reset a forgotten password; and what following the links does.
 
-Links are built from ``CANYU_BASE_URL``, never from the request's Host header, which a stranger
-asking for someone else's reset could set to their own site. Mail leaves only when the
+Links name ``CANYU_BASE_URL`` (canyu.accounts.tokens.Links). Mail leaves only when the
 transaction commits (canyu.mail).
 """
 
 from __future__ import annotations
-
-from urllib.parse import urlencode
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from canyu.accounts import service
 from canyu.accounts.models import User, WebSession
-from canyu.accounts.tokens import Purpose, issue, redeem
+from canyu.accounts.tokens import Links, Purpose, redeem
 from canyu.db import utcnow
 from canyu.i18n import gettext_for
 from canyu.mail import Email, queue_email
@@ -24,14 +21,10 @@ VERIFY_PATH = "/verify-email"
 RESET_PATH = "/password/reset"
 
 
-def link(base_url: str, path: str, token: str) -> str:
-    return f"{base_url.rstrip('/')}{path}?{urlencode({'token': token})}"
-
-
-def send_welcome(session: Session, *, user: User, secret_key: str, base_url: str) -> None:
+def send_welcome(session: Session, *, user: User, links: Links) -> None:
     """After sign-up: welcome, and the link that confirms the address."""
     _ = gettext_for(user.locale)
-    url = link(base_url, VERIFY_PATH, issue(secret_key, Purpose.VERIFY, user))
+    url = links.url(VERIFY_PATH, Purpose.VERIFY, user)
     body = _(
         "Hello {name},\n\n"
         "Welcome to canyu: friends building a phone together. Report bugs, propose ideas and "
@@ -43,12 +36,12 @@ def send_welcome(session: Session, *, user: User, secret_key: str, base_url: str
     queue_email(session, Email(to=user.email, subject=subject, body=body))
 
 
-def send_verification(session: Session, *, user: User, secret_key: str, base_url: str) -> bool:
+def send_verification(session: Session, *, user: User, links: Links) -> bool:
     """The confirmation link again; False (and no mail) when the address is confirmed."""
     if user.email_verified_at is not None:
         return False
     _ = gettext_for(user.locale)
-    url = link(base_url, VERIFY_PATH, issue(secret_key, Purpose.VERIFY, user))
+    url = links.url(VERIFY_PATH, Purpose.VERIFY, user)
     body = _(
         "Please confirm your email address for canyu with this link (it works for 7 days):\n"
         "{link}\n\nIf you did not ask for it, ignore this email."
@@ -58,13 +51,13 @@ def send_verification(session: Session, *, user: User, secret_key: str, base_url
     return True
 
 
-def confirm_email(session: Session, *, secret_key: str, token: str) -> User:
-    user = redeem(session, secret_key, Purpose.VERIFY, token)
+def confirm_email(session: Session, *, links: Links, token: str) -> User:
+    user = redeem(session, links.secret_key, Purpose.VERIFY, token)
     user.email_verified_at = utcnow()
     return user
 
 
-def request_password_reset(session: Session, *, email: str, secret_key: str, base_url: str) -> None:
+def request_password_reset(session: Session, *, email: str, links: Links) -> None:
     """Mail a reset link when an account has this address; say nothing either way, so that
     nobody learns from the answer (or its timing: mail leaves after the response) who has an
     account."""
@@ -74,7 +67,7 @@ def request_password_reset(session: Session, *, email: str, secret_key: str, bas
     if user is None:
         return
     _ = gettext_for(user.locale)
-    url = link(base_url, RESET_PATH, issue(secret_key, Purpose.RESET, user))
+    url = links.url(RESET_PATH, Purpose.RESET, user)
     body = _(
         "Someone, hopefully you, asked to reset the password of your canyu account.\n\n"
         "Choose a new password with this link within an hour:\n{link}\n\n"
@@ -84,14 +77,14 @@ def request_password_reset(session: Session, *, email: str, secret_key: str, bas
     queue_email(session, Email(to=user.email, subject=subject, body=body))
 
 
-def check_reset_token(session: Session, *, secret_key: str, token: str) -> User:
-    return redeem(session, secret_key, Purpose.RESET, token)
+def check_reset_token(session: Session, *, links: Links, token: str) -> User:
+    return redeem(session, links.secret_key, Purpose.RESET, token)
 
 
-def reset_password(session: Session, *, secret_key: str, token: str, password: str) -> User:
+def reset_password(session: Session, *, links: Links, token: str, password: str) -> User:
     """Set a new password from a reset link: every browser signed in is signed out, and the
     address is confirmed (the link reached it)."""
-    user = redeem(session, secret_key, Purpose.RESET, token)
+    user = redeem(session, links.secret_key, Purpose.RESET, token)
     service.check_password(password)
     user.password_hash = service.hash_password(password)
     if user.email_verified_at is None:

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from canyu.accounts import emails, service
-from canyu.accounts.deps import SESSION_COOKIE, MaybeUser
+from canyu.accounts.deps import SESSION_COOKIE, MailLinks, MaybeUser
 from canyu.accounts.models import User
 from canyu.accounts.schemas import SignUp
 from canyu.accounts.throttle import (
@@ -120,6 +120,7 @@ def signup_form(request: Request, user: MaybeUser, session: DbSession, next: str
 def signup(
     request: Request,
     session: DbSession,
+    links: MailLinks,
     csrf_token: FormStr = "",
     email: FormStr = "",
     password: FormStr = "",
@@ -158,8 +159,7 @@ def signup(
         emails.send_welcome(
             session,
             user=user,
-            secret_key=request.app.state.secret_key,
-            base_url=request.app.state.settings.base_url,
+            links=links,
         )
         session.commit()
     except ValidationError as exc:
@@ -306,7 +306,11 @@ def forgot_form(request: Request, session: DbSession) -> Response:
 
 @router.post("/password/forgot", response_class=HTMLResponse)
 def forgot(
-    request: Request, session: DbSession, csrf_token: FormStr = "", email: FormStr = ""
+    request: Request,
+    session: DbSession,
+    links: MailLinks,
+    csrf_token: FormStr = "",
+    email: FormStr = "",
 ) -> Response:
     """Always the same answer, whether an account has the address or not."""
     check_csrf(request, csrf_token)
@@ -328,8 +332,7 @@ def forgot(
     emails.request_password_reset(
         session,
         email=address,
-        secret_key=request.app.state.secret_key,
-        base_url=request.app.state.settings.base_url,
+        links=links,
     )
     session.commit()
     return _forgot_page(request, session, email=address, sent=True)
@@ -351,9 +354,9 @@ def _reset_page(
 
 
 @router.get("/password/reset", response_class=HTMLResponse)
-def reset_form(request: Request, session: DbSession, token: str = "") -> Response:
+def reset_form(request: Request, session: DbSession, links: MailLinks, token: str = "") -> Response:
     try:
-        emails.check_reset_token(session, secret_key=request.app.state.secret_key, token=token)
+        emails.check_reset_token(session, links=links, token=token)
     except CanyuError as exc:
         _ = gettext_of(request, None)
         return _reset_page(
@@ -371,6 +374,7 @@ def reset_form(request: Request, session: DbSession, token: str = "") -> Respons
 def reset(
     request: Request,
     session: DbSession,
+    links: MailLinks,
     csrf_token: FormStr = "",
     token: FormStr = "",
     password: FormStr = "",
@@ -378,9 +382,7 @@ def reset(
     check_csrf(request, csrf_token)
     _ = gettext_of(request, None)
     try:
-        user = emails.reset_password(
-            session, secret_key=request.app.state.secret_key, token=token, password=password
-        )
+        user = emails.reset_password(session, links=links, token=token, password=password)
         raw = service.start_web_session(
             session, user=user, days=request.app.state.settings.session_days
         )
@@ -404,10 +406,10 @@ def reset(
 
 @router.get("/verify-email", response_class=HTMLResponse)
 def verify_email(
-    request: Request, user: MaybeUser, session: DbSession, token: str = ""
+    request: Request, user: MaybeUser, session: DbSession, links: MailLinks, token: str = ""
 ) -> Response:
     try:
-        emails.confirm_email(session, secret_key=request.app.state.secret_key, token=token)
+        emails.confirm_email(session, links=links, token=token)
         session.commit()
     except CanyuError as exc:
         session.rollback()
@@ -426,7 +428,11 @@ def verify_email(
 
 @router.post("/verify-email/resend")
 def resend_verification(
-    request: Request, user: MaybeUser, session: DbSession, csrf_token: FormStr = ""
+    request: Request,
+    user: MaybeUser,
+    session: DbSession,
+    links: MailLinks,
+    csrf_token: FormStr = "",
 ) -> Response:
     check_csrf(request, csrf_token)
     if user is None:
@@ -435,8 +441,7 @@ def resend_verification(
     sent = emails.send_verification(
         session,
         user=user,
-        secret_key=request.app.state.secret_key,
-        base_url=request.app.state.settings.base_url,
+        links=links,
     )
     session.commit()
     message = FLASH_MESSAGES["resent" if sent else "already_verified"]

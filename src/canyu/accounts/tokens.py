@@ -10,8 +10,10 @@ the first use spends it (and a second reset link is spent when the first one is 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
+from urllib.parse import urlencode
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
@@ -51,6 +53,23 @@ def _fingerprint(user: User, purpose: Purpose) -> str:
 
 def issue(secret_key: str, purpose: Purpose, user: User) -> str:
     return _serializer(secret_key, purpose).dumps([user.id, _fingerprint(user, purpose)])
+
+
+@dataclass(frozen=True)
+class Links:
+    """What mailed links need: the key that signs them and the site's address
+    (``CANYU_BASE_URL``: never the request's Host header, which a stranger asking for someone
+    else's reset could point at their own site). Routes get one from accounts.deps.MailLinks."""
+
+    secret_key: str
+    base_url: str
+
+    def url(self, path: str, purpose: Purpose, user: User) -> str:
+        token = issue(self.secret_key, purpose, user)
+        return f"{self.base_url.rstrip('/')}{path}?{urlencode({'token': token})}"
+
+    def page(self, path: str) -> str:
+        return f"{self.base_url.rstrip('/')}{path}"
 
 
 def redeem(session: Session, secret_key: str, purpose: Purpose, token: str) -> User:

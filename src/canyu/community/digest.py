@@ -18,9 +18,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from canyu import jobs
-from canyu.accounts.emails import link
 from canyu.accounts.models import User
-from canyu.accounts.tokens import Purpose, issue, redeem
+from canyu.accounts.tokens import Links, Purpose, redeem
 from canyu.community import notices
 from canyu.community.models import DigestSubscription, Notification, Post, Status
 from canyu.db import utcnow
@@ -48,9 +47,9 @@ def set_enabled(session: Session, *, user: User, enabled: bool) -> None:
         row.enabled = enabled
 
 
-def unsubscribe_owner(session: Session, *, secret_key: str, token: str) -> User:
+def unsubscribe_owner(session: Session, *, links: Links, token: str) -> User:
     """Whose digest an unsubscribe link turns off (InvalidInput when it is not genuine)."""
-    return redeem(session, secret_key, Purpose.UNSUBSCRIBE, token)
+    return redeem(session, links.secret_key, Purpose.UNSUBSCRIBE, token)
 
 
 @dataclass(frozen=True)
@@ -81,29 +80,28 @@ def compose(session: Session, *, user: User, since: datetime) -> Digest:
     return Digest(user, list(found), list(popular))
 
 
-def render(digest: Digest, *, secret_key: str, base_url: str) -> Email:
+def render(digest: Digest, *, links: Links) -> Email:
     user = digest.user
     _ = gettext_for(user.locale)
-    root = base_url.rstrip("/")
     lines = [_("Hello {name},").format(name=user.display_name), ""]
     if digest.notices:
         lines += [_("On posts you follow or wrote:"), ""]
         for notice in digest.notices:
             lines.append(f"- {notices.describe(notice.payload, _)}")
-            lines.append(f"  {root}/posts/{notice.post_id}")
+            lines.append(f"  {links.page(f'/posts/{notice.post_id}')}")
         lines.append("")
     if digest.popular:
         lines += [_("Most voted new posts this week:"), ""]
         for post in digest.popular:
             votes = _("{num} votes").format(num=post.vote_count)
             lines.append(f"- {post.title} ({votes})")
-            lines.append(f"  {root}/posts/{post.id}")
+            lines.append(f"  {links.page(f'/posts/{post.id}')}")
         lines.append("")
-    unsubscribe = link(base_url, UNSUBSCRIBE_PATH, issue(secret_key, Purpose.UNSUBSCRIBE, user))
+    unsubscribe = links.url(UNSUBSCRIBE_PATH, Purpose.UNSUBSCRIBE, user)
     lines += [
         _("You get this digest once a week. Turn it off with one click:"),
         unsubscribe,
-        _("or on your profile: {url}").format(url=f"{root}/profile"),
+        _("or on your profile: {url}").format(url=links.page("/profile")),
     ]
     return Email(
         to=user.email,
@@ -117,9 +115,7 @@ def render(digest: Digest, *, secret_key: str, base_url: str) -> Email:
     )
 
 
-def send_digests(
-    session: Session, *, secret_key: str, base_url: str, now: datetime | None = None
-) -> int:
+def send_digests(session: Session, *, links: Links, now: datetime | None = None) -> int:
     """Queue a digest for every friend whose week is up; returns how many were queued. Each
     friend's week restarts now even when there was nothing to tell (nothing is lost: the next
     digest starts where this one would have)."""
@@ -152,7 +148,7 @@ def send_digests(
             since = row.last_sent_at if row and row.last_sent_at else due_before
             digest = compose(session, user=user, since=since)
             if digest.notices or digest.popular:
-                queue_email(session, render(digest, secret_key=secret_key, base_url=base_url))
+                queue_email(session, render(digest, links=links))
                 sent += 1
             if row is None:
                 session.add(DigestSubscription(user_id=user.id, enabled=True, last_sent_at=now))
@@ -165,9 +161,8 @@ def send_digests(
 def run(context: jobs.JobContext) -> int:
     settings = context.settings
     with context.database.session() as session:
-        sent = send_digests(
-            session, secret_key=settings.resolved_secret_key(), base_url=settings.base_url
-        )
+        links = Links(settings.resolved_secret_key(), settings.base_url)
+        sent = send_digests(session, links=links)
     log.info("feedback digests: %d queued", sent)
     return sent
 

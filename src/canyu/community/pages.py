@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from canyu.accounts import service as accounts
-from canyu.accounts.deps import MaybeUser
+from canyu.accounts.deps import MailLinks, MaybeUser
 from canyu.accounts.models import User
 from canyu.community import credits, digest, follows, notices, service, workflow
 from canyu.community.language import SUPPORTED as SUPPORTED_LANGUAGES
@@ -741,11 +741,11 @@ def digest_setting(
 
 @router.get("/digest/unsubscribe", response_class=HTMLResponse)
 def unsubscribe_form(
-    request: Request, session: DbSession, user: MaybeUser, token: str = ""
+    request: Request, session: DbSession, user: MaybeUser, links: MailLinks, token: str = ""
 ) -> Response:
     """The digest's link: a button to confirm, signed in or not (mail scanners open links, so
     opening it changes nothing)."""
-    owner = digest.unsubscribe_owner(session, secret_key=request.app.state.secret_key, token=token)
+    owner = digest.unsubscribe_owner(session, links=links, token=token)
     context = {"token": token, "email": owner.email, "done": False}
     return _page(request, session, user, "unsubscribe.html", context)
 
@@ -755,14 +755,13 @@ def unsubscribe(
     request: Request,
     session: DbSession,
     user: MaybeUser,
+    links: MailLinks,
     token: FormStr = "",
 ) -> Response:
     """Turn the digest off. The signed token is the credential, so no CSRF token is asked for:
     mail apps' one-click unsubscribe (RFC 8058) posts here with the link's token alone."""
     link_token = token or request.query_params.get("token", "")
-    owner = digest.unsubscribe_owner(
-        session, secret_key=request.app.state.secret_key, token=link_token
-    )
+    owner = digest.unsubscribe_owner(session, links=links, token=link_token)
     digest.set_enabled(session, user=owner, enabled=False)
     session.commit()
     context = {"token": link_token, "email": owner.email, "done": True}
