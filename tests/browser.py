@@ -136,3 +136,16 @@ def screenshot(page: Page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def assert_no_sideways_scroll(page: Page) -> None:
+    """The page is no wider than the viewport (naming the first elements that stick out)."""
+    wide = page.evaluate(
+        "[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right"
+        " > document.documentElement.clientWidth + 1).slice(0, 5).map(e => e.tagName + '.'"
+        " + e.className + ' ' + Math.round(e.getBoundingClientRect().right))"
+    )
+    overflow = page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0, f"{page.url} scrolls sideways by {overflow}px: {wide}"

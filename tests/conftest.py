@@ -27,7 +27,7 @@ from canyu.app import create_app
 from canyu.config import Settings
 from canyu.db import Base, Database
 
-pytest_plugins = ["browser"]
+pytest_plugins = ["browser", "smtp_inbox"]
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"

@@ -43,6 +43,10 @@ API_ROUTES = {
     ("get", "/api/v1/notifications"),
     ("post", "/api/v1/notifications/read"),
     ("get", "/api/v1/credits/honour-roll"),
+    ("put", "/api/v1/feedback/{post_id}/follow"),
+    ("delete", "/api/v1/feedback/{post_id}/follow"),
+    ("get", "/api/v1/me/digest"),
+    ("put", "/api/v1/me/digest"),
 }
 
 
@@ -134,7 +138,12 @@ def bearer(seeded_app: FastAPI, auth: Any) -> dict[str, str]:
 
 
 # Operations that take no input at all: there is no invalid input to generate for them.
-NO_INPUT = {("get", "/api/v1/me"), ("get", "/api/v1/accounts/tokens"), ("get", "/healthz")}
+NO_INPUT = {
+    ("get", "/api/v1/me"),
+    ("get", "/api/v1/accounts/tokens"),
+    ("get", "/healthz"),
+    ("get", "/api/v1/me/digest"),
+}
 FUZZED = sorted(
     [(method, path, GenerationMode.POSITIVE) for method, path in API_ROUTES | NO_INPUT]
     + [(method, path, GenerationMode.NEGATIVE) for method, path in API_ROUTES - NO_INPUT]

@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     # Rate limits, in the `limits` library's notation.
     signup_rate: str = "5/minute;30/hour"
     signin_rate: str = "10/minute;100/hour"
+    # Password-reset requests per address (each one may mail someone), and mailed links per
+    # email address asked for, whoever asks (canyu.accounts.throttle).
+    reset_request_rate: str = "5/minute;20/hour"
+    mail_link_rate: str = "3/hour;10/day"
     # New devices registering without an attestation key, per network (/24 IPv4, /56 IPv6).
     device_register_rate: str = "20/minute;300/day"
     # Requests inside the app at once, beyond which a request is answered 503 + Retry-After at

@@ -22,6 +22,8 @@ class Email:
     to: str
     subject: str
     body: str
+    # Extra header lines, e.g. List-Unsubscribe on a digest.
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 def queue_email(session: Session, email: Email) -> None:
@@ -60,6 +62,8 @@ class Mailer:
                     message["From"] = s.smtp_from
                     message["To"] = email.to
                     message["Subject"] = email.subject
+                    for name, value in email.headers:
+                        message[name] = value
                     message.set_content(email.body)
                     smtp.send_message(message)
         except (OSError, smtplib.SMTPException):

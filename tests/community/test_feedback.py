@@ -4,29 +4,22 @@ merges, bulk moves, similar posts, the honour roll and notification emails."""
 from __future__ import annotations
 
 import re
-import socket
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope
-from aiosmtpd.smtp import Session as SmtpSession
 from conftest import Response, UserFactory, assert_error
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from smtp_inbox import Inbox, parse
 from sqlalchemy import func, select
 
 from canyu.accounts.models import Role, User
-from canyu.app import create_app
 from canyu.community import credits, service
 from canyu.community.models import Post, StatusChange
 from canyu.community.similar import MAX_QUERY
-from canyu.config import Settings
 from canyu.db import Database, utcnow
 
 FEEDBACK = "/api/v1/feedback"
@@ -221,7 +214,7 @@ def test_a_missing_post_is_not_found(api: Api) -> None:
 # --- listing ----------------------------------------------------------------------------------
 
 
-def test_list_sorts_by_top_new_and_trending(
+def test_list_sorts_by_hot_top_new_and_trending(
     api: Api, make_user: UserFactory, database: Database
 ) -> None:
     author = make_user()
@@ -249,12 +242,14 @@ def test_list_sorts_by_top_new_and_trending(
                 )
             return post.id
 
-        # top: log10(1 + votes) + age / 30 days
+        # hot: log10(1 + votes) + age / 30 days
         popular_old = make(20, "Popular but old", 9, 15)  # 1.0 - 0.667 = 0.333
         rising = make(10, "Rising this week", 2, 0.5)  # 0.477 - 0.333 = 0.144
         fresh = make(0, "Fresh", 1, 0)  # 0.301
-    assert api.ids(sort="top") == [popular_old, fresh, rising]
-    assert api.ids() == [popular_old, fresh, rising]  # top is the default
+    assert api.ids(sort="hot") == [popular_old, fresh, rising]
+    assert api.ids() == [popular_old, fresh, rising]  # hot is the default
+    # Top: the most votes of all time, whatever their age.
+    assert api.ids(sort="top") == [popular_old, rising, fresh]
     assert api.ids(sort="new") == [fresh, rising, popular_old]
     # Trending counts the votes of the last week only.
     assert api.ids(sort="trending") == [rising, fresh, popular_old]
@@ -343,12 +338,12 @@ def test_one_vote_per_friend(api: Api, make_user: UserFactory, friend: User) -> 
     assert api.vote(first, post_id)["vote_count"] == 2
 
 
-def test_votes_raise_a_post_in_top(api: Api, make_user: UserFactory, friend: User) -> None:
+def test_votes_raise_a_post_in_hot_and_top(api: Api, make_user: UserFactory, friend: User) -> None:
     older = api.post(friend, title="Older")["id"]
     newer = api.post(friend, title="Newer")["id"]
-    assert api.ids(sort="top") == [newer, older]
+    assert api.ids(sort="hot") == api.ids(sort="top") == [newer, older]
     api.vote(make_user(), older)
-    assert api.ids(sort="top") == [older, newer]
+    assert api.ids(sort="hot") == api.ids(sort="top") == [older, newer]
 
 
 def test_voting_on_a_missing_post_is_not_found(api: Api, friend: User) -> None:
@@ -875,66 +870,9 @@ def test_the_honour_roll_is_empty_before_anything_is_accepted(
 # --- email ------------------------------------------------------------------------------------
 
 
-class Inbox:
-    """An aiosmtpd handler that keeps every message it receives."""
-
-    def __init__(self) -> None:
-        self.messages: list[Envelope] = []
-        self.arrived = threading.Condition()
-
-    async def handle_DATA(self, server: SMTP, session: SmtpSession, envelope: Envelope) -> str:
-        with self.arrived:
-            self.messages.append(envelope)
-            self.arrived.notify_all()
-        return "250 Message accepted for delivery"
-
-    def wait_for(self, count: int, timeout: float = 15.0) -> list[Envelope]:
-        deadline = time.monotonic() + timeout
-        with self.arrived:
-            while len(self.messages) < count and time.monotonic() < deadline:
-                self.arrived.wait(deadline - time.monotonic())
-            return list(self.messages)
-
-    def recipients(self) -> list[str]:
-        return sorted(r for message in self.messages for r in message.rcpt_tos)
-
-
-def parse(envelope: Envelope) -> EmailMessage:
-    content = envelope.content
-    assert isinstance(content, bytes)
-    message = message_from_bytes(content, policy=policy.default)
-    assert isinstance(message, EmailMessage)
-    return message
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture
-def inbox() -> Iterator[tuple[Inbox, int]]:
-    handler = Inbox()
-    port = _free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield handler, port
-    finally:
-        controller.stop()
-
-
-@pytest.fixture
-def mail_api(
-    settings: Settings, database: Database, inbox: tuple[Inbox, int], auth: AuthHeaders
-) -> Iterator[Api]:
-    smtp = settings.model_copy(
-        update={"smtp_host": "127.0.0.1", "smtp_port": inbox[1], "smtp_starttls": False}
-    )
-    with TestClient(create_app(smtp, database)) as test_client:
-        yield Api(test_client, auth)
+def mail_api(mail_app: tuple[FastAPI, TestClient], auth: AuthHeaders) -> Api:
+    return Api(mail_app[1], auth)
 
 
 def test_a_status_change_emails_each_recipient_once_after_commit(

@@ -4,9 +4,9 @@ scroll, the map, the S-curve, opening a market (screenshots in test-artifacts/sc
 from __future__ import annotations
 
 import pytest
-from browser import ContextFactory, screenshot, sign_in
+from browser import ContextFactory, assert_no_sideways_scroll, screenshot, sign_in
 from conftest import UserFactory
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from canyu.accounts.models import Role
 from canyu.db import Database
@@ -15,18 +15,6 @@ from canyu.markets import service
 from .conftest import MARKETS_DATA, Loader
 
 pytestmark = pytest.mark.browser
-
-
-def _no_sideways_scroll(page: Page) -> None:
-    wide = page.evaluate(
-        "[...document.querySelectorAll('main *')].filter(e => e.getBoundingClientRect().right"
-        " > document.documentElement.clientWidth + 1).slice(0, 5).map(e => e.tagName + '.'"
-        " + e.className + ' ' + Math.round(e.getBoundingClientRect().right))"
-    )
-    overflow = page.evaluate(
-        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-    )
-    assert overflow <= 0, f"{page.url} scrolls sideways by {overflow}px: {wide}"
 
 
 @pytest.mark.parametrize("locale", ["en", "zh"])
@@ -55,7 +43,7 @@ def test_the_markets_pages(
     assert page.locator(".mk-map path").count() > 100
     assert page.locator(".mk-map path[data-rank='1']").count() == 1
     expect(page.locator("[data-backtest]").first).to_be_visible()
-    _no_sideways_scroll(page)
+    assert_no_sideways_scroll(page)
     screenshot(page, f"markets-{locale}")
 
     first = rows.first.get_attribute("data-iso3")
@@ -63,7 +51,7 @@ def test_the_markets_pages(
     expect(page.locator(".mk-plot")).to_be_visible()
     assert page.locator(".mk-plot .mk-point").count() >= 5
     assert page.locator(".mk-spark").count() >= 4
-    _no_sideways_scroll(page)
+    assert_no_sideways_scroll(page)
     screenshot(page, f"markets-country-{locale}")
 
     page.fill("#mk-note", "Announced with the Mi 3")
@@ -76,8 +64,8 @@ def test_the_markets_pages(
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto("/markets?asof=2014")
     expect(page.locator("[data-ranking]")).to_be_visible()
-    _no_sideways_scroll(page)
+    assert_no_sideways_scroll(page)
     screenshot(page, f"markets-phone-{locale}")
     page.goto(f"/markets/countries/{first}?asof=2014")
-    _no_sideways_scroll(page)
+    assert_no_sideways_scroll(page)
     screenshot(page, f"markets-country-phone-{locale}")

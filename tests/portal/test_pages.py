@@ -120,6 +120,8 @@ PAGES_FOR_FRIEND = [
     "/",
     "/?sort=new",
     "/?sort=trending&kind=bug&status=new&language=zh&device=canyu+1&page=1",
+    "/?sort=top",
+    "/?q=camera+crash&kind=bug",
     "/posts/{canonical}",
     "/posts/{duplicate}",
     "/posts/{accepted}",
@@ -129,7 +131,14 @@ PAGES_FOR_FRIEND = [
     "/profile",
 ]
 PAGES_FOR_TEAM = ["/console", "/console?status=all", "/console?status=duplicate&sort=new"]
-PAGES_FOR_ANYONE = ["/", "/signin", "/signup", "/honour", "/posts/{canonical}"]
+PAGES_FOR_ANYONE = [
+    "/",
+    "/signin",
+    "/signup",
+    "/honour",
+    "/posts/{canonical}",
+    "/password/forgot",
+]
 
 
 @pytest.mark.parametrize(
@@ -218,7 +227,13 @@ def test_the_chinese_catalogue_covers_every_string(tmp_path: Path) -> None:
         str(TEMPLATE_DIR), method_map=method_map, options_map=options, keywords=keywords
     ):
         wanted.add(message[0] if isinstance(message, tuple) else message)
-    for module in ("community/notices.py", "community/service.py", "community/pages.py"):
+    for module in (
+        "community/notices.py",
+        "community/service.py",
+        "community/pages.py",
+        "community/digest.py",
+        "accounts/emails.py",
+    ):
         for _line, message, _comments, _context in extract_from_file(
             "python", str(SRC / module), keywords=keywords
         ):
@@ -226,10 +241,16 @@ def test_the_chinese_catalogue_covers_every_string(tmp_path: Path) -> None:
     wanted |= set(community_pages.FIELD_MESSAGES.values())
     wanted |= set(community_pages.DONE_MESSAGES.values())
     wanted |= set(accounts_pages.FIELD_MESSAGES.values())
+    wanted |= set(community_pages.FLASH_MESSAGES.values())
+    wanted |= set(accounts_pages.FLASH_MESSAGES.values())
     assert len(wanted) > 150, "the extraction found too little to be trusted"
     wanted |= {
         "Only team members can do this.",
         "Wrong email or password.",
+        "This link is not valid or was already used; ask for a new one.",
+        "This link has expired; ask for a new one.",
+        "Too many password reset attempts; try again later.",
+        "Too many email link attempts; try again later.",
         Unavailable.database().message,
     }
     translated: set[str] = set()

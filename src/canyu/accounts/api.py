@@ -4,8 +4,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, status
 
-from canyu.accounts import service
-from canyu.accounts.deps import CurrentUser
+from canyu.accounts import emails, service
+from canyu.accounts.deps import CurrentUser, MailLinks
 from canyu.accounts.schemas import MeOut, NewToken, ProfileUpdate, SignUp, TokenOut, TokenRequest
 from canyu.accounts.throttle import limit_signup, sign_in
 from canyu.db import MAX_ID
@@ -15,10 +15,10 @@ router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
 
 @router.post("/accounts/signup", response_model=MeOut, status_code=status.HTTP_201_CREATED)
-def sign_up(body: SignUp, request: Request, session: DbSession) -> object:
+def sign_up(body: SignUp, request: Request, session: DbSession, links: MailLinks) -> object:
     """Create a friend's account."""
     limit_signup(request)
-    return service.create_user(
+    user = service.create_user(
         session,
         email=str(body.email),
         password=body.password,
@@ -26,6 +26,12 @@ def sign_up(body: SignUp, request: Request, session: DbSession) -> object:
         locale=body.locale,
         country=body.country,
     )
+    emails.send_welcome(
+        session,
+        user=user,
+        links=links,
+    )
+    return user
 
 
 @router.post("/accounts/tokens", response_model=NewToken, status_code=status.HTTP_201_CREATED)

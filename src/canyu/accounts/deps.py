@@ -12,6 +12,7 @@ from fastapi import Depends, Request
 
 from canyu.accounts import service as accounts
 from canyu.accounts.models import User
+from canyu.accounts.tokens import Links
 from canyu.deps import DbSession
 from canyu.errors import Unauthorized
 from canyu.web import csrf
@@ -54,6 +55,12 @@ def team_user(user: Annotated[User, Depends(current_user)]) -> User:
     return user
 
 
+def mail_links(request: Request) -> Links:
+    """How this server signs and addresses the links it mails."""
+    return Links(request.app.state.secret_key, request.app.state.settings.base_url)
+
+
+MailLinks = Annotated[Links, Depends(mail_links)]
 MaybeUser = Annotated[User | None, Depends(optional_user)]
 CurrentUser = Annotated[User, Depends(current_user)]
 TeamUser = Annotated[User, Depends(team_user)]

@@ -26,6 +26,9 @@ class User(Base):
     country: Mapped[str] = mapped_column(String(2), default="CN", index=True)
     role: Mapped[str] = mapped_column(String(16), default=Role.FRIEND.value)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # When the friend followed the link mailed to this address (None: not yet; canyu.accounts.
+    # tokens). Digests go only to confirmed addresses.
+    email_verified_at: Mapped[datetime | None] = mapped_column(default=None)
     # Set by the team (canyu.accounts.bans): a banned account cannot sign in and is told why.
     banned_at: Mapped[datetime | None] = mapped_column(default=None)
     ban_reason: Mapped[str | None] = mapped_column(Text, default=None)

@@ -10,16 +10,22 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
-from canyu.accounts import service
-from canyu.accounts.deps import SESSION_COOKIE, MaybeUser
+from canyu.accounts import emails, service
+from canyu.accounts.deps import SESSION_COOKIE, MailLinks, MaybeUser
 from canyu.accounts.models import User
 from canyu.accounts.schemas import SignUp
-from canyu.accounts.throttle import limit_signup, sign_in
+from canyu.accounts.throttle import (
+    limit_mail_link,
+    limit_password_reset,
+    limit_signup,
+    sign_in,
+)
 from canyu.deps import DbSession
 from canyu.errors import CanyuError
 from canyu.i18n import LANGUAGE_NAMES, LOCALES, Gettext, countries
 from canyu.web.csrf import check_csrf
-from canyu.web.forms import FormStr, gettext_of, redirect, safe_next
+from canyu.web.flash import flash
+from canyu.web.forms import FormStr, gettext_of, redirect, safe_next, signin_redirect
 from canyu.web.templating import is_secure, render, request_locale, set_locale_cookie
 
 router = APIRouter(include_in_schema=False)
@@ -31,6 +37,15 @@ FIELD_MESSAGES = {
     "display_name": "A display name has 1 to 80 characters.",
     "country": "Choose your country.",
     "locale": "Choose a language.",
+}
+# Confirmations shown once on the next page (canyu.web.flash).
+FLASH_MESSAGES = {
+    "welcome": "Welcome to canyu, {name}! We sent a link to {email}: open it to confirm your "
+    "address.",
+    "verified": "Thanks, your email address is confirmed.",
+    "resent": "We sent a new link to {email}.",
+    "already_verified": "Your email address is already confirmed.",
+    "password_changed": "Your password is changed, and you are signed in.",
 }
 
 
@@ -109,6 +124,7 @@ def signup_form(request: Request, user: MaybeUser, session: DbSession, next: str
 def signup(
     request: Request,
     session: DbSession,
+    links: MailLinks,
     csrf_token: FormStr = "",
     email: FormStr = "",
     password: FormStr = "",
@@ -144,6 +160,11 @@ def signup(
         raw = service.start_web_session(
             session, user=user, days=request.app.state.settings.session_days
         )
+        emails.send_welcome(
+            session,
+            user=user,
+            links=links,
+        )
         session.commit()
     except ValidationError as exc:
         session.rollback()
@@ -159,7 +180,8 @@ def signup(
         response = redirect(safe_next(next))
         _set_session_cookie(request, response, raw)
         set_locale_cookie(request, response, user.locale)
-        return response
+        welcome = FLASH_MESSAGES["welcome"]
+        return flash(request, response, welcome, name=user.display_name, email=user.email)
     return _page(
         request,
         "signup.html",
@@ -256,3 +278,175 @@ def _referer_path(request: Request) -> str:
         return "/"
     path = referer.path or "/"
     return f"{path}?{referer.query}" if referer.query else path
+
+
+# --- mailed links: a forgotten password, a confirmed address -----------------------------------
+
+
+def _forgot_page(
+    request: Request,
+    session: DbSession,
+    *,
+    email: str = "",
+    sent: bool = False,
+    error: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    context = {"email": email, "sent": sent, "error": error}
+    return _page(
+        request,
+        "password_forgot.html",
+        context,
+        user=None,
+        session=session,
+        status_code=status_code,
+    )
+
+
+@router.get("/password/forgot", response_class=HTMLResponse)
+def forgot_form(request: Request, session: DbSession) -> Response:
+    return _forgot_page(request, session)
+
+
+@router.post("/password/forgot", response_class=HTMLResponse)
+def forgot(
+    request: Request,
+    session: DbSession,
+    links: MailLinks,
+    csrf_token: FormStr = "",
+    email: FormStr = "",
+) -> Response:
+    """Always the same answer, whether an account has the address or not."""
+    check_csrf(request, csrf_token)
+    address = email.strip()[:254]
+    _ = gettext_of(request, None)
+    if "@" not in address:
+        error = _(FIELD_MESSAGES["email"])
+        return _forgot_page(request, session, email=address, error=error, status_code=422)
+    try:
+        limit_password_reset(request, address)
+    except CanyuError as exc:
+        return _forgot_page(
+            request,
+            session,
+            email=address,
+            error=error_text(exc, _),
+            status_code=exc.status_code,
+        )
+    emails.request_password_reset(
+        session,
+        email=address,
+        links=links,
+    )
+    session.commit()
+    return _forgot_page(request, session, email=address, sent=True)
+
+
+def _reset_page(
+    request: Request,
+    session: DbSession,
+    *,
+    token: str,
+    error: str | None = None,
+    usable: bool = True,
+    status_code: int = 200,
+) -> HTMLResponse:
+    context = {"token": token, "error": error, "usable": usable}
+    return _page(
+        request, "password_reset.html", context, user=None, session=session, status_code=status_code
+    )
+
+
+@router.get("/password/reset", response_class=HTMLResponse)
+def reset_form(request: Request, session: DbSession, links: MailLinks, token: str = "") -> Response:
+    try:
+        emails.check_reset_token(session, links=links, token=token)
+    except CanyuError as exc:
+        _ = gettext_of(request, None)
+        return _reset_page(
+            request,
+            session,
+            token="",
+            error=error_text(exc, _),
+            usable=False,
+            status_code=exc.status_code,
+        )
+    return _reset_page(request, session, token=token)
+
+
+@router.post("/password/reset", response_class=HTMLResponse)
+def reset(
+    request: Request,
+    session: DbSession,
+    links: MailLinks,
+    csrf_token: FormStr = "",
+    token: FormStr = "",
+    password: FormStr = "",
+) -> Response:
+    check_csrf(request, csrf_token)
+    _ = gettext_of(request, None)
+    try:
+        user = emails.reset_password(session, links=links, token=token, password=password)
+        raw = service.start_web_session(
+            session, user=user, days=request.app.state.settings.session_days
+        )
+        session.commit()
+    except CanyuError as exc:
+        session.rollback()
+        field = exc.details.get("field") if isinstance(exc.details, dict) else None
+        bad_password = field == "password"
+        return _reset_page(
+            request,
+            session,
+            token=token if bad_password else "",
+            error=_(FIELD_MESSAGES["password"]) if bad_password else error_text(exc, _),
+            usable=bad_password,
+            status_code=exc.status_code,
+        )
+    response = redirect("/")
+    _set_session_cookie(request, response, raw)
+    return flash(request, response, FLASH_MESSAGES["password_changed"])
+
+
+@router.get("/verify-email", response_class=HTMLResponse)
+def verify_email(
+    request: Request, user: MaybeUser, session: DbSession, links: MailLinks, token: str = ""
+) -> Response:
+    try:
+        emails.confirm_email(session, links=links, token=token)
+        session.commit()
+    except CanyuError as exc:
+        session.rollback()
+        _ = gettext_of(request, user)
+        context = {"error": error_text(exc, _)}
+        return _page(
+            request,
+            "email_link.html",
+            context,
+            user=user,
+            session=session,
+            status_code=exc.status_code,
+        )
+    return flash(request, redirect("/profile" if user else "/"), FLASH_MESSAGES["verified"])
+
+
+@router.post("/verify-email/resend")
+def resend_verification(
+    request: Request,
+    user: MaybeUser,
+    session: DbSession,
+    links: MailLinks,
+    csrf_token: FormStr = "",
+) -> Response:
+    check_csrf(request, csrf_token)
+    if user is None:
+        return signin_redirect("/profile")
+    limit_mail_link(request, user.email)
+    sent = emails.send_verification(
+        session,
+        user=user,
+        links=links,
+    )
+    session.commit()
+    message = FLASH_MESSAGES["resent" if sent else "already_verified"]
+    return flash(request, redirect("/profile"), message, email=user.email)

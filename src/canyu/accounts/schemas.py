@@ -41,6 +41,7 @@ class UserOut(BaseModel):
 
 class MeOut(UserOut):
     email: str
+    email_verified_at: datetime | None = None
 
 
 class TokenOut(BaseModel):

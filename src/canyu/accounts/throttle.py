@@ -18,7 +18,7 @@ from canyu.accounts.service import normalise_email
 from canyu.errors import RateLimited, Unauthorized
 from canyu.ratelimit import client_ip, network_of
 
-__all__ = ["client_ip", "limit_signup", "sign_in"]
+__all__ = ["client_ip", "limit_mail_link", "limit_password_reset", "limit_signup", "sign_in"]
 
 # (free failures, longest wait in seconds): from the same network, and from anywhere.
 SAME_NETWORK = (3, 300.0)
@@ -29,6 +29,25 @@ def limit_signup(request: Request) -> None:
     request.app.state.limiter.hit(
         request.app.state.settings.signup_rate, "signup", client_ip(request), what="sign-up"
     )
+
+
+def limit_mail_link(request: Request, email: str) -> None:
+    """Links mailed to one address (resets, confirmations), however many ask: nobody can flood
+    an inbox through canyu. The same answer whether the address has an account or not."""
+    request.app.state.limiter.hit(
+        request.app.state.settings.mail_link_rate,
+        "mail-link",
+        normalise_email(email),
+        what="email link",
+    )
+
+
+def limit_password_reset(request: Request, email: str) -> None:
+    settings = request.app.state.settings
+    request.app.state.limiter.hit(
+        settings.reset_request_rate, "reset", client_ip(request), what="password reset"
+    )
+    limit_mail_link(request, email)
 
 
 def sign_in(request: Request, email: str, attempt: Callable[[], User]) -> User:

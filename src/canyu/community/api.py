@@ -6,13 +6,15 @@ from fastapi import APIRouter, Path, Query, Request, status
 
 from canyu.accounts.deps import CurrentUser, MaybeUser, TeamUser
 from canyu.accounts.schemas import UserOut
-from canyu.community import moderation, notices, service
+from canyu.community import digest, follows, moderation, notices, service
 from canyu.community.credits import FORMULA
 from canyu.community.models import Kind, Status
 from canyu.community.schemas import (
     BulkStatusIn,
     CommentIn,
     CommentOut,
+    DigestPreference,
+    FollowOut,
     HonourOut,
     HonourRollOut,
     MarkRead,
@@ -42,7 +44,7 @@ def similar_index(request: Request) -> SimilarPosts:
 @router.get("/feedback", response_model=list[PostOut])
 def list_feedback(
     session: DbSession,
-    sort: service.Sort = service.Sort.TOP,
+    sort: service.Sort = service.Sort.HOT,
     kind: Kind | None = None,
     status: Status | None = None,
     language: Annotated[str | None, Query(max_length=8)] = None,
@@ -194,3 +196,29 @@ def honour_roll(
         for e in service.honour_roll(session, limit=limit)
     ]
     return HonourRollOut(formula=FORMULA, entries=entries)
+
+
+@router.put("/feedback/{post_id}/follow", response_model=FollowOut)
+def follow(post_id: PostId, user: CurrentUser, session: DbSession) -> object:
+    """Follow a post without voting: comments on it become notifications."""
+    follows.follow(session, user=user, post=service.get_post(session, post_id=post_id))
+    return FollowOut(post_id=post_id, following=True)
+
+
+@router.delete("/feedback/{post_id}/follow", response_model=FollowOut)
+def unfollow(post_id: PostId, user: CurrentUser, session: DbSession) -> object:
+    """Stop following a post (also one's own)."""
+    follows.unfollow(session, user=user, post=service.get_post(session, post_id=post_id))
+    return FollowOut(post_id=post_id, following=False)
+
+
+@router.get("/me/digest", response_model=DigestPreference)
+def get_digest(user: CurrentUser, session: DbSession) -> object:
+    return DigestPreference(enabled=digest.is_enabled(session, user=user))
+
+
+@router.put("/me/digest", response_model=DigestPreference)
+def put_digest(body: DigestPreference, user: CurrentUser, session: DbSession) -> object:
+    """Turn the weekly email digest on or off."""
+    digest.set_enabled(session, user=user, enabled=body.enabled)
+    return body

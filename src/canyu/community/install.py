@@ -11,6 +11,7 @@ from canyu.accounts.models import User
 from canyu.community import (
     api,
     conversations,
+    digest,
     moderation,
     pages,
     service,
@@ -59,6 +60,7 @@ def install(app: FastAPI) -> None:
             }
 
     add_page_context(app, waiting)
+    lifecycle.schedule(app, digest.JOB)
     app.include_router(api.router)
     app.include_router(pages.router)
     app.include_router(team_api.router)

@@ -30,6 +30,7 @@ class Post(Base):
     __table_args__ = (
         Index("ix_posts_status_top", "status", "top_score"),
         Index("ix_posts_status_created", "status", "created_at"),
+        Index("ix_posts_status_votes", "status", "vote_count"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -136,3 +137,30 @@ class VoteCredit(Base):
     )
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True, index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Follow(Base):
+    """A friend following a post without voting for it: comments on it reach them. Authors
+    follow their own posts, and commenters the posts they comment on, until they unfollow."""
+
+    __tablename__ = "follows"
+
+    post_id: Mapped[int] = mapped_column(
+        ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DigestSubscription(Base):
+    """A friend's email digest: on unless turned off; no row means on and never sent."""
+
+    __tablename__ = "digest_subscriptions"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    enabled: Mapped[bool] = mapped_column(default=True)
+    last_sent_at: Mapped[datetime | None] = mapped_column(default=None)

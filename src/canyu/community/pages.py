@@ -13,11 +13,13 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from canyu.accounts import service as accounts
-from canyu.accounts.deps import MaybeUser
+from canyu.accounts.deps import MailLinks, MaybeUser
 from canyu.accounts.models import User
 from canyu.community import (
     attachments,
     credits,
+    digest,
+    follows,
     moderation,
     notices,
     post_extras,
@@ -32,6 +34,7 @@ from canyu.deps import DbSession, RowId
 from canyu.errors import CanyuError, InvalidInput
 from canyu.i18n import Gettext
 from canyu.web.csrf import check_csrf
+from canyu.web.flash import flash
 from canyu.web.forms import FormStr, gettext_of, here, redirect, safe_next, signin_redirect
 from canyu.web.templating import render, request_locale
 
@@ -59,6 +62,25 @@ DONE_MESSAGES = {
     "merge": "Merged as a duplicate; its voters now count for the target.",
     "unmerge": "Merge undone; the post is open again.",
 }
+# Confirmations shown once on the page a form leads to (canyu.web.flash).
+FLASH_MESSAGES = {
+    "posted": "Thanks! Your post is up; you follow it and will hear about every comment.",
+    "commented": "Your comment is posted.",
+    "voted": "Thanks, your vote counts.",
+    "unvoted": "Your vote was taken back.",
+    "followed": "You follow this post: comments on it will show in your notifications.",
+    "unfollowed": "You no longer follow this post.",
+    "digest_on": "The weekly digest is on.",
+    "digest_off": "The weekly digest is off.",
+}
+# Search results: the similar-posts index's closest posts, as many as it gives at once.
+SEARCH_RESULTS = 50
+MAX_SEARCH = 200
+# A search hit is shown when it scores at least this, and at least this share of the best
+# hit's score: the index's scores vary with the query (a one-word query's best may be 0.3, a
+# sentence's 0.8), and what scores under half the best shares little with the words asked for.
+MIN_SEARCH_SCORE = 0.1
+SEARCH_SHARE_OF_BEST = 0.5
 CONSOLE_STATUSES = ("new", "accepted", "planned", "shipped", "declined", "duplicate", "all")
 
 E = TypeVar("E", bound=StrEnum)
@@ -142,14 +164,15 @@ def portal(
     request: Request,
     session: DbSession,
     user: MaybeUser,
-    sort: str = "top",
+    sort: str = "hot",
     kind: str = "",
     status: str = "",
     language: str = "",
     device: str = "",
     page: str = "1",
+    q: str = "",
 ) -> Response:
-    chosen_sort = _parse_enum(service.Sort, sort) or service.Sort.TOP
+    chosen_sort = _parse_enum(service.Sort, sort) or service.Sort.HOT
     chosen_kind = _parse_enum(Kind, kind)
     chosen_status = _parse_enum(Status, status)
     chosen_language = language if language in SUPPORTED_LANGUAGES else None
@@ -161,14 +184,19 @@ def portal(
         language=chosen_language,
         device_model=chosen_device,
     )
-    found = service.list_posts(
-        session,
-        sort=chosen_sort,
-        filters=filters,
-        limit=PAGE_SIZE + 1,
-        offset=(number - 1) * PAGE_SIZE,
-    )
-    posts = found[:PAGE_SIZE]
+    query = q.strip()[:MAX_SEARCH].replace("\x00", "")
+    if query:
+        found = _search(request, session, query, filters)
+        number = 1
+    else:
+        found = service.list_posts(
+            session,
+            sort=chosen_sort,
+            filters=filters,
+            limit=PAGE_SIZE + 1,
+            offset=(number - 1) * PAGE_SIZE,
+        )
+    posts = found[:PAGE_SIZE] if not query else found
     current = {
         "sort": chosen_sort.value,
         "kind": chosen_kind.value if chosen_kind else "",
@@ -180,15 +208,39 @@ def portal(
         "posts": posts,
         "voted": _voted(session, user, posts),
         "current": current,
+        "query": query,
         "filtered": any(v for k, v in current.items() if k != "sort"),
         "tabs": [(s.value, _url("/", current | {"sort": s.value})) for s in service.Sort],
         "page": number,
         "prev_url": _url("/", current | {"page": number - 1}) if number > 1 else None,
-        "next_url": _url("/", current | {"page": number + 1}) if len(found) > PAGE_SIZE else None,
+        "next_url": (
+            _url("/", current | {"page": number + 1})
+            if len(found) > PAGE_SIZE and not query
+            else None
+        ),
         "languages": sorted(SUPPORTED_LANGUAGES),
         "device_models": service.device_models(session),
     }
     return _page(request, session, user, "index.html", context)
+
+
+def _search(
+    request: Request, session: Session, query: str, filters: service.PostFilters
+) -> list[Post]:
+    """The feedback list searched in any language: the similar-posts index's closest posts,
+    most relevant first (a merged duplicate found stands for its canonical post), filtered."""
+    hits = _similar(request).search(session, query=query, k=SEARCH_RESULTS)
+
+    def wanted(post: Post) -> bool:
+        return (
+            (filters.kind is None or post.kind == filters.kind.value)
+            and (filters.status is None or post.status == filters.status.value)
+            and (filters.language is None or post.language == filters.language)
+            and (filters.device_model is None or post.device_model == filters.device_model)
+        )
+
+    floor = max(MIN_SEARCH_SCORE, SEARCH_SHARE_OF_BEST * max((h.score for h in hits), default=0))
+    return [h.post for h in hits if h.score >= floor and wanted(h.post)]
 
 
 def _post_view(
@@ -210,6 +262,7 @@ def _post_view(
     context = {
         "post": post,
         "voted": post.id in _voted(session, user, [post]),
+        "following": user is not None and follows.is_following(session, user=user, post=post),
         "canonical": service.canonical(session, post=post) if post.duplicate_of_id else None,
         "history": service.status_history(session, post_id=post.id),
         "merged_here": service.merged_into(session, post_id=post.id),
@@ -236,6 +289,7 @@ def _vote_action(
     csrf_token: str,
     next_url: str,
     action: Callable[..., Post],
+    done: str,
 ) -> Response:
     check_csrf(request, csrf_token)
     back = safe_next(next_url, f"/posts/{post_id}")
@@ -243,7 +297,7 @@ def _vote_action(
         return signin_redirect(back)
     action(session, user=user, post_id=post_id)
     session.commit()
-    return redirect(back)
+    return flash(request, redirect(back), FLASH_MESSAGES[done])
 
 
 @router.post("/posts/{post_id}/vote")
@@ -255,7 +309,7 @@ def vote(
     csrf_token: FormStr = "",
     next: FormStr = "",
 ) -> Response:
-    return _vote_action(request, session, user, post_id, csrf_token, next, service.vote)
+    return _vote_action(request, session, user, post_id, csrf_token, next, service.vote, "voted")
 
 
 @router.post("/posts/{post_id}/unvote")
@@ -267,7 +321,9 @@ def unvote(
     csrf_token: FormStr = "",
     next: FormStr = "",
 ) -> Response:
-    return _vote_action(request, session, user, post_id, csrf_token, next, service.unvote)
+    return _vote_action(
+        request, session, user, post_id, csrf_token, next, service.unvote, "unvoted"
+    )
 
 
 @router.post("/posts/{post_id}/comments", response_class=HTMLResponse)
@@ -305,7 +361,8 @@ def comment(
             comment_error=error_text(exc, gettext_of(request, user)),
             status_code=exc.status_code,
         )
-    return redirect(f"/posts/{post_id}#comment-{created.id}")
+    response = redirect(f"/posts/{post_id}#comment-{created.id}")
+    return flash(request, response, FLASH_MESSAGES["commented"])
 
 
 # --- submitting -----------------------------------------------------------------------------
@@ -393,7 +450,7 @@ def submit(
             error_field="kind" if _parse_enum(Kind, kind) is None else str(field),
             status_code=exc.status_code,
         )
-    return redirect(f"/posts/{post.id}")
+    return flash(request, redirect(f"/posts/{post.id}"), FLASH_MESSAGES["posted"])
 
 
 # --- notifications and the honour roll ------------------------------------------------------
@@ -651,3 +708,86 @@ def console_unmerge(
         return service.undo_merge(session, actor=actor, source_id=_post_id(source_id))
 
     return _console_action(request, session, user, csrf_token, back, "unmerge", act)
+
+
+# --- following, and the email digest -----------------------------------------------------------
+
+
+def _follow_action(
+    request: Request,
+    session: Session,
+    user: User | None,
+    post_id: int,
+    csrf_token: str,
+    following: bool,
+) -> Response:
+    check_csrf(request, csrf_token)
+    back = f"/posts/{post_id}"
+    if user is None:
+        return signin_redirect(back)
+    post = service.get_post(session, post_id=post_id)
+    (follows.follow if following else follows.unfollow)(session, user=user, post=post)
+    session.commit()
+    done = "followed" if following else "unfollowed"
+    return flash(request, redirect(back), FLASH_MESSAGES[done])
+
+
+@router.post("/posts/{post_id}/follow")
+def follow(
+    post_id: RowId, request: Request, session: DbSession, user: MaybeUser, csrf_token: FormStr = ""
+) -> Response:
+    return _follow_action(request, session, user, post_id, csrf_token, True)
+
+
+@router.post("/posts/{post_id}/unfollow")
+def unfollow(
+    post_id: RowId, request: Request, session: DbSession, user: MaybeUser, csrf_token: FormStr = ""
+) -> Response:
+    return _follow_action(request, session, user, post_id, csrf_token, False)
+
+
+@router.post("/profile/digest")
+def digest_setting(
+    request: Request,
+    session: DbSession,
+    user: MaybeUser,
+    csrf_token: FormStr = "",
+    enabled: Annotated[bool, Form()] = False,
+) -> Response:
+    """The profile's digest switch; an unchecked box is not sent, so absent means off."""
+    check_csrf(request, csrf_token)
+    if user is None:
+        return signin_redirect("/profile")
+    digest.set_enabled(session, user=user, enabled=enabled)
+    session.commit()
+    message = FLASH_MESSAGES["digest_on" if enabled else "digest_off"]
+    return flash(request, redirect("/profile"), message)
+
+
+@router.get("/digest/unsubscribe", response_class=HTMLResponse)
+def unsubscribe_form(
+    request: Request, session: DbSession, user: MaybeUser, links: MailLinks, token: str = ""
+) -> Response:
+    """The digest's link: a button to confirm, signed in or not (mail scanners open links, so
+    opening it changes nothing)."""
+    owner = digest.unsubscribe_owner(session, links=links, token=token)
+    context = {"token": token, "email": owner.email, "done": False}
+    return _page(request, session, user, "unsubscribe.html", context)
+
+
+@router.post("/digest/unsubscribe", response_class=HTMLResponse)
+def unsubscribe(
+    request: Request,
+    session: DbSession,
+    user: MaybeUser,
+    links: MailLinks,
+    token: FormStr = "",
+) -> Response:
+    """Turn the digest off. The signed token is the credential, so no CSRF token is asked for:
+    mail apps' one-click unsubscribe (RFC 8058) posts here with the link's token alone."""
+    link_token = token or request.query_params.get("token", "")
+    owner = digest.unsubscribe_owner(session, links=links, token=link_token)
+    digest.set_enabled(session, user=owner, enabled=False)
+    session.commit()
+    context = {"token": link_token, "email": owner.email, "done": True}
+    return _page(request, session, user, "unsubscribe.html", context)

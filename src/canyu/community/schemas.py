@@ -111,3 +111,14 @@ class HonourOut(BaseModel):
 class HonourRollOut(BaseModel):
     formula: str
     entries: list[HonourOut]
+
+
+class FollowOut(BaseModel):
+    post_id: int
+    following: bool
+
+
+class DigestPreference(BaseModel):
+    enabled: bool = Field(
+        description="Whether the weekly email digest is sent (to a confirmed address)."
+    )

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from canyu.accounts import service as accounts
 from canyu.accounts.models import User
-from canyu.community import notices, ranking, spam, workflow
+from canyu.community import follows, notices, ranking, spam, workflow
 from canyu.community.credits import Contribution
 from canyu.community.language import SUPPORTED as SUPPORTED_LANGUAGES
 from canyu.community.language import detect_language
@@ -44,7 +44,8 @@ MAX_PAGE = 100
 
 
 class Sort(StrEnum):
-    TOP = "top"
+    HOT = "hot"  # votes, decaying with age (ranking.top_score)
+    TOP = "top"  # most votes of all time
     NEW = "new"
     TRENDING = "trending"
 
@@ -129,6 +130,7 @@ def create_post(
     )
     session.add(post)
     session.flush()
+    follows.follow(session, user=author, post=post)
     spam.screen(session, author=author, post=post)
     return post
 
@@ -163,7 +165,7 @@ def merged_tree_ids(session: Session, *, post_id: int) -> list[int]:
 def list_posts(
     session: Session,
     *,
-    sort: Sort = Sort.TOP,
+    sort: Sort = Sort.HOT,
     filters: PostFilters = PostFilters(),
     limit: int = 20,
     offset: int = 0,
@@ -189,8 +191,10 @@ def list_posts(
         query = query.where(Post.device_model == filters.device_model)
     if sort == Sort.NEW:
         query = query.order_by(Post.created_at.desc(), Post.id.desc())
-    elif sort == Sort.TOP:
+    elif sort == Sort.HOT:
         query = query.order_by(Post.top_score.desc(), Post.id.desc())
+    elif sort == Sort.TOP:
+        query = query.order_by(Post.vote_count.desc(), Post.top_score.desc(), Post.id.desc())
     else:
         since = utcnow() - timedelta(days=ranking.TRENDING_DAYS)
         recent = (
@@ -297,6 +301,8 @@ def add_comment(
     session.add(comment)
     post.comment_count += 1
     session.flush()
+    tree = merged_tree_ids(session, post_id=canonical(session, post=post).id)
+    follows.tell_followers(session, comment=comment, post=post, author=author, tree=tree)
     spam.screen(session, author=author, post=post, comment=comment)
     return comment
 

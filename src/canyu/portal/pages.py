@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from canyu.accounts import service as accounts
 from canyu.accounts.deps import MaybeUser
 from canyu.accounts.models import User
+from canyu.community import digest
 from canyu.community import service as community
 from canyu.deps import DbSession, RowId
 from canyu.errors import CanyuError
@@ -51,6 +52,8 @@ def _profile_page(
         # Phones and small devices, with their last telemetry (canyu.iot).
         "devices": iot.owner_devices(session, user=user),
         "iot_actions": IOT_ACTIONS,
+        # ... and whether the weekly email digest comes (canyu.community.digest).
+        "digest_on": digest.is_enabled(session, user=user),
     }
     locale = request_locale(request, user)
     choices = {"countries": countries(locale), "language_names": LANGUAGE_NAMES}

@@ -11,9 +11,10 @@ from typing import Any, Protocol
 from babel.dates import format_datetime
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
+from itsdangerous import BadSignature, URLSafeSerializer
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from canyu.i18n import LOCALES, locale_from_accept_language, translations
+from canyu.i18n import LOCALES, Gettext, gettext_for, locale_from_accept_language, translations
 from canyu.web.csrf import CSRF_COOKIE, csrf_token
 
 
@@ -83,7 +84,7 @@ def render(
 ) -> HTMLResponse:
     locale = request_locale(request, user)
     token = csrf_token(request)
-    frame: dict[str, Any] = {}
+    frame: dict[str, Any] = {"flash": flashed(request, gettext_for(locale))}
     for provider in getattr(request.app.state, "page_context", ()):
         frame.update(provider(request, user))
     html = (
@@ -98,6 +99,10 @@ def render(
         )
     )
     response = HTMLResponse(html, status_code=status_code)
+    if FLASH_COOKIE in request.cookies:  # shown once
+        response.delete_cookie(
+            FLASH_COOKIE, httponly=True, samesite="lax", secure=is_secure(request)
+        )
     if request.cookies.get(CSRF_COOKIE) != token:
         response.set_cookie(
             CSRF_COOKIE, token, httponly=True, samesite="lax", secure=is_secure(request)
@@ -118,3 +123,25 @@ def set_locale_cookie(request: Request, response: Response, locale: str) -> None
         samesite="lax",
         secure=is_secure(request),
     )
+
+
+# --- flash messages (canyu.web.flash sets them) ---------------------------------------------
+
+FLASH_COOKIE = "canyu_flash"
+
+
+def flash_serializer(request: Request) -> URLSafeSerializer:
+    return URLSafeSerializer(request.app.state.secret_key, salt="flash")
+
+
+def flashed(request: Request, _: Gettext) -> str | None:
+    """The confirmation waiting for this page, translated; None when there is none (or the
+    cookie is not canyu's)."""
+    raw = request.cookies.get(FLASH_COOKIE)
+    if not raw:
+        return None
+    try:
+        message, params = flash_serializer(request).loads(raw)
+        return str(_(str(message)).format(**dict(params)))
+    except (BadSignature, ValueError, TypeError, KeyError, IndexError):
+        return None

@@ -92,6 +92,14 @@
     if (counter && typeof count === "number") counter.textContent = String(count);
   }
 
+  // The page's confirmation area (base.html), as a flash message would fill it after a reload.
+  function announce(text) {
+    var area = document.querySelector("[data-flash]");
+    if (!area || !text) return;
+    area.textContent = "";
+    area.appendChild(el("p", "alert success flash", text));
+  }
+
   function onVote(event) {
     var form = event.target;
     if (!(form instanceof HTMLFormElement) || !form.hasAttribute("data-vote")) return;
@@ -114,6 +122,7 @@
         if (button) button.disabled = false;
         myVotes[id] = !voted;
         setVoted(form, !voted, post.vote_count);
+        announce(voted ? T.unvoted : T.voted);
       })
       .catch(function () {
         // Signed out, merged meanwhile, offline...: let the page route explain.
