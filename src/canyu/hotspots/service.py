@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from sqlalchemy import (
@@ -36,6 +36,7 @@ from sqlalchemy import (
     update,
     values,
 )
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from canyu.accounts import service as accounts
@@ -281,6 +282,30 @@ NEAR_COLUMNS = (
 )
 
 
+class NearRow(NamedTuple):
+    """A row of :data:`NEAR_COLUMNS` (what :func:`counts` and :func:`freshness` read, too)."""
+
+    id: int
+    lat: float
+    lon: float
+    ssid: str
+    name: str
+    kind: str
+    free: bool
+    status: str
+    owner_id: int | None
+    ok_weight: float
+    fail_weight: float
+    login_weight: float
+    counts_at: datetime | None
+    confirmations: int
+    success_class: int
+    failing: bool
+    last_confirmed_at: datetime | None
+    last_worked_at: datetime | None
+    created_at: datetime
+
+
 @functools.lru_cache(maxsize=512)
 def _near_statement(
     ranges: int,
@@ -294,45 +319,49 @@ def _near_statement(
     expression costs more than running it). On SQLite the ranges are a VALUES list joined to
     the cell index, one index range scan each (thirty OR-ed ranges made SQLite, which keeps no
     statistics, choose a full scan); on PostgreSQL they are OR-ed (a bitmap of index scans)."""
-    dlat = Hotspot.lat - bindparam("lat")
-    dlon = (Hotspot.lon - bindparam("lon")) * bindparam("scale")
-    # First pass: ids from the covering index only (no table rows unless a filter needs the
-    # counts); the few rows it keeps are read by id afterwards.
-    query = select(Hotspot.id, Hotspot.lat, Hotspot.lon)
+    index = Hotspot.__table__.alias("near_index")
+    dlat = index.c.lat - bindparam("lat")
+    dlon = (index.c.lon - bindparam("lon")) * bindparam("scale")
+    # Inside: the nearest ids from the covering index only (no table rows unless a filter needs
+    # the counts); outside, the few rows it keeps are read by id, in the same statement.
+    query = select(index.c.id)
     if dialect == "sqlite":
         cells = (
             values(column("lo", BigInteger), column("hi", BigInteger), name="cell_ranges")
             .data([(bindparam(f"lo{i}"), bindparam(f"hi{i}")) for i in range(ranges)])
             .cte("cell_ranges")
         )
-        query = query.select_from(cells).join(Hotspot, Hotspot.cell.between(cells.c.lo, cells.c.hi))
+        query = query.select_from(cells).join(index, index.c.cell.between(cells.c.lo, cells.c.hi))
     else:
         # PostgreSQL turns OR-ed ranges into one bitmap of index scans, but misjudges a join
         # to a VALUES list (it estimates the range join badly and scans the table).
         query = query.where(
             or_(
                 *(
-                    Hotspot.cell.between(bindparam(f"lo{i}"), bindparam(f"hi{i}"))
+                    index.c.cell.between(bindparam(f"lo{i}"), bindparam(f"hi{i}"))
                     for i in range(ranges)
                 )
             )
         )
     query = query.where(
-        Hotspot.status == Status.ACTIVE.value,
-        Hotspot.lat.between(bindparam("lat_lo"), bindparam("lat_hi")),
+        index.c.status == Status.ACTIVE.value,
+        index.c.lat.between(bindparam("lat_lo"), bindparam("lat_hi")),
     )
     if not include_failing:
-        query = query.where(Hotspot.failing.is_(False))
+        query = query.where(index.c.failing.is_(False))
     if free_only:
-        query = query.where(Hotspot.free.is_(True))
+        query = query.where(index.c.free.is_(True))
     if no_login:
-        query = query.where(Hotspot.kind != "captive")
+        query = query.where(index.c.kind != "captive")
     if min_rate:
-        ok = Hotspot.ok_weight + Hotspot.login_weight + 1.0
-        total = Hotspot.ok_weight + Hotspot.login_weight + Hotspot.fail_weight + 2.0
+        ok = index.c.ok_weight + index.c.login_weight + 1.0
+        total = index.c.ok_weight + index.c.login_weight + index.c.fail_weight + 2.0
         query = query.where(ok >= total * bindparam("min_rate"))
-    near_query: Select[Any] = query.order_by(dlat * dlat + dlon * dlon).limit(bindparam("cut"))  # type: ignore[assignment]
-    return near_query
+    nearest = query.order_by(dlat * dlat + dlon * dlon).limit(bindparam("cut")).subquery("nearest")
+    rows: Select[Any] = select(*NEAR_COLUMNS).join_from(  # type: ignore[assignment]
+        Hotspot, nearest, Hotspot.id == nearest.c.id
+    )
+    return rows
 
 
 @functools.lru_cache(maxsize=1024)
@@ -342,33 +371,55 @@ def _compiled(dialect: Any, statement: Select[Any]) -> Any:
     return statement.compile(dialect=dialect)
 
 
+@functools.lru_cache(maxsize=8)
+def _near_row_reader(dialect: Any, coltypes: tuple[Any, ...]) -> Callable[[Sequence[Any]], NearRow]:
+    """Raw driver rows to :class:`NearRow`, with each column's own conversion (SQLite keeps
+    times as text and booleans as integers), looked up once per dialect and the driver's
+    column types."""
+    convert = [
+        c.type._cached_result_processor(dialect, coltype)
+        for c, coltype in zip(NEAR_COLUMNS, coltypes, strict=True)
+    ]
+
+    def read(raw: Sequence[Any]) -> NearRow:
+        return NearRow._make([f(v) if f else v for f, v in zip(convert, raw, strict=True)])
+
+    return read
+
+
+LAT, LON = NearRow._fields.index("lat"), NearRow._fields.index("lon")
+
+
 def near(
-    session: Session,
+    connection: Session | Connection,
     *,
     lat: float,
     lon: float,
     radius_m: float = 1000.0,
     limit: int = 20,
     filters: Filters | None = None,
-) -> list[tuple[float, Any]]:
+) -> list[tuple[float, NearRow]]:
     """Active hotspots within ``radius_m`` of the point, nearest first: (metres, row), each
-    row with the attributes of :data:`NEAR_COLUMNS`."""
+    row with the attributes of :data:`NEAR_COLUMNS`. One statement per pass, run on the
+    driver (the near lane's callers pass a connection, others a session)."""
     geo.check_position(lat, lon)
     _check_radius(radius_m, limit)
     f = filters or Filters()
+    if isinstance(connection, Session):
+        connection = connection.connection()
     # Dense places first look in a quarter of the radius: when that already holds `limit`
     # hotspots they are the nearest ones, and the database ordered a few dozen rows instead of
     # the thousand a city centre has within a kilometre.
     for radius in (radius_m / 4, radius_m) if radius_m >= 400 else (radius_m,):
-        found = _near_within(session, lat, lon, radius, limit, f)
+        found = _near_within(connection, lat, lon, radius, limit, f)
         if len(found) >= limit or radius == radius_m:
-            return found[:limit]
+            return found
     raise AssertionError("unreachable")
 
 
 def _near_within(
-    session: Session, lat: float, lon: float, radius_m: float, limit: int, f: Filters
-) -> list[tuple[float, Any]]:
+    connection: Connection, lat: float, lon: float, radius_m: float, limit: int, f: Filters
+) -> list[tuple[float, NearRow]]:
     ranges = geo.cell_ranges(lat, lon, radius_m)
     params: dict[str, float | int] = {
         "lat": lat,
@@ -382,31 +433,25 @@ def _near_within(
     }
     for i, (lo, hi) in enumerate(ranges):
         params[f"lo{i}"], params[f"hi{i}"] = lo, hi
-    connection = session.connection()
+    dialect = connection.dialect
     statement = _near_statement(
-        len(ranges),
-        f.free_only,
-        f.no_login,
-        f.min_rate > 0,
-        f.include_failing,
-        connection.dialect.name,
+        len(ranges), f.free_only, f.no_login, f.min_rate > 0, f.include_failing, dialect.name
     )
-    compiled = _compiled(connection.dialect, statement)
+    compiled = _compiled(dialect, statement)
     merged = {**compiled.params, **params}
     if compiled.positional:
         args: Any = tuple(merged[name] for name in compiled.positiontup or ())
     else:
         args = {name: merged[name] for name in compiled.params}
-    first = connection.exec_driver_sql(compiled.string, args).all()
-    keep = [i for i, a, b in first if geo.distance_m(lat, lon, a, b) <= radius_m]
-    if not keep:
-        return []
-    rows = connection.execute(select(*NEAR_COLUMNS).where(Hotspot.id.in_(keep))).all()
-    found = sorted(
-        ((d, row) for row in rows if (d := geo.distance_m(lat, lon, row.lat, row.lon)) <= radius_m),
-        key=lambda item: (item[0], item[1].id),
-    )
-    return found
+    result = connection.exec_driver_sql(compiled.string, args)
+    read = _near_row_reader(dialect, tuple(d[1] for d in result.cursor.description))
+    raw = result.all()
+    # Distances from the raw columns (lat and lon are floats as stored); only the rows kept are
+    # converted (times are text on SQLite).
+    near = sorted(
+        (d, r[0], r) for r in raw if (d := geo.distance_m(lat, lon, r[LAT], r[LON])) <= radius_m
+    )[:limit]
+    return [(d, read(r)) for d, _id, r in near]
 
 
 def counts(hotspot: Hotspot | Any, now: datetime | None = None) -> scoring.Counts:
