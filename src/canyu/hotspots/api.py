@@ -23,6 +23,7 @@ from canyu.db import utcnow
 from canyu.deps import DbSession, RowId
 from canyu.errors import NotFound
 from canyu.hotspots import service
+from canyu.hotspots.deps import claim_checks
 from canyu.hotspots.models import Claim, Hotspot
 from canyu.hotspots.pack import SuccessClass
 from canyu.hotspots.schemas import (
@@ -37,6 +38,7 @@ from canyu.hotspots.schemas import (
     PackOut,
     ReviewIn,
     SuggestIn,
+    VerifyIn,
 )
 
 router = APIRouter(prefix="/api/v1/hotspots", tags=["hotspots"])
@@ -93,7 +95,8 @@ def claim_out(claim: Claim) -> ClaimOut:
         status=claim.status,
         instructions=(
             f"Show this line on {claim.url} (the captive portal page, or a file such as "
-            f"/.well-known/canyu-hotspot.txt on your website), then verify: {claim.code}"
+            f"/.well-known/canyu-hotspot.txt on your website), or publish it as a TXT record at "
+            f"{service.TXT_LABEL}.<your website's domain>, then verify: {claim.code}"
         ),
         last_error=claim.last_error,
     )
@@ -262,12 +265,18 @@ def verify_claim(
     request: Request,
     user: CurrentUser,
     session: DbSession,
+    body: VerifyIn | None = None,
 ) -> object:
-    """Fetch the claim's page and look for its code; the first verified claim owns the
-    hotspot."""
-    fetch = getattr(request.app.state, "hotspots_fetcher", None) or service.http_fetcher
+    """Look for the claim's code: on its page (``{"method": "page"}``, the default: the server
+    fetches it) or in the TXT records of ``_canyu-hotspot.<the page's host>``
+    (``{"method": "dns"}``). The first verified claim owns the hotspot."""
     try:
-        claim = service.verify_claim(session, user=user, claim_id=claim_id, fetch=fetch)
+        claim = service.verify_claim(
+            session,
+            user=user,
+            claim_id=claim_id,
+            **claim_checks(request, dns=body is not None and body.method == "dns"),
+        )
     except Exception:
         session.commit()  # keep the attempt count and the reason
         raise

@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
+import dns.exception
+import dns.resolver
 from sqlalchemy import (
     BigInteger,
     Select,
@@ -707,6 +709,36 @@ def http_fetcher(url: str) -> str:
     return data.decode("utf-8", "replace")
 
 
+TxtLookup = Callable[[str], list[str]]  # a DNS name's TXT strings (claims); tests pass their own
+TXT_LABEL = "_canyu-hotspot"  # the code's TXT record lives at _canyu-hotspot.<the site's host>
+
+
+def dns_txt(resolver: dns.resolver.Resolver | None = None) -> TxtLookup:
+    """TXT lookups through ``resolver`` (default: the system's), 5 s at most."""
+
+    def lookup(name: str) -> list[str]:
+        try:
+            answer = (resolver or dns.resolver.Resolver()).resolve(name, "TXT", lifetime=5.0)
+        except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
+            raise InvalidInput(f"{name} has no TXT record yet.") from None
+        except dns.exception.DNSException as e:
+            raise InvalidInput(f"Could not look up {name}: {type(e).__name__}.") from None
+        # A TXT record may be split in strings of up to 255 bytes: they are one text.
+        return [b"".join(r.strings).decode("utf-8", "replace") for r in answer]
+
+    return lookup
+
+
+def txt_name(url: str) -> str:
+    """Where a claim's TXT record goes: ``_canyu-hotspot.<host of the site given>``."""
+    host = (urlsplit(url).hostname or "").rstrip(".")
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return f"{TXT_LABEL}.{host}"
+    raise InvalidInput("A DNS check needs a domain name; this claim gave an IP address.")
+
+
 def _check_url(url: str) -> str:
     url = url.strip()
     parts = urlsplit(url)
@@ -751,7 +783,16 @@ def get_claim(session: Session, *, user: User, claim_id: int) -> Claim:
     return row
 
 
-def verify_claim(session: Session, *, user: User, claim_id: int, fetch: Fetcher) -> Claim:
+def verify_claim(
+    session: Session,
+    *,
+    user: User,
+    claim_id: int,
+    fetch: Fetcher,
+    dns_lookup: TxtLookup | None = None,
+) -> Claim:
+    """Look for the claim's code on its page (``fetch``), or with ``dns_lookup`` in the TXT
+    records of ``_canyu-hotspot.<host>``; the first verified claim owns the hotspot."""
     row = get_claim(session, user=user, claim_id=claim_id)
     if row.user_id != user.id:
         raise Forbidden("Only the claimant verifies a claim.")
@@ -762,8 +803,13 @@ def verify_claim(session: Session, *, user: User, claim_id: int, fetch: Fetcher)
     if row.attempts >= 20:
         raise RateLimited("Too many verification attempts for this claim.")
     row.attempts += 1
+    where, short = f"on {row.url}", "on the page"
     try:
-        page = fetch(row.url)
+        if dns_lookup is None:
+            found = row.code in fetch(row.url)
+        else:
+            where = short = f"in the TXT records of {txt_name(row.url)}"
+            found = row.code in dns_lookup(txt_name(row.url))
     except InvalidInput as e:
         row.last_error = e.message[:300]
         session.flush()
@@ -772,10 +818,10 @@ def verify_claim(session: Session, *, user: User, claim_id: int, fetch: Fetcher)
         row.last_error = f"could not fetch {row.url}: {type(e).__name__}"[:300]
         session.flush()
         raise InvalidInput(row.last_error) from None
-    if row.code not in page:
-        row.last_error = "the code is not on the page yet"
+    if not found:
+        row.last_error = f"the code is not {short} yet"[:300]
         session.flush()
-        raise InvalidInput(f"The code is not on {row.url} yet.")
+        raise InvalidInput(f"The code is not {where} yet.")
     # One owner: whoever verifies first wins, atomically.
     won = session.execute(  # type: ignore[attr-defined]
         update(Hotspot)
