@@ -21,6 +21,7 @@ from canyu.deps import DbSession, RowId
 from canyu.errors import CanyuError, InvalidInput
 from canyu.i18n import Gettext, display_country, gettext_for
 from canyu.store import service
+from canyu.store.delivery import Address
 from canyu.store.ledger import SaleTerms
 from canyu.store.models import FCode, Listing, Product
 from canyu.store.money import format_price
@@ -34,9 +35,32 @@ router = APIRouter(include_in_schema=False)
 REFERRAL_COOKIE = "canyu_ref"
 
 
-def refusal_text(exc: CanyuError, _: Gettext) -> str:
+ADDRESS_FIELDS = {
+    "address.name": "Recipient",
+    "address.phone": "Phone",
+    "address.line": "Street address",
+    "address.city": "City",
+    "address.postcode": "Postcode",
+    "address.country": "Country",
+}
+
+
+def refusal_text(exc: CanyuError, _: Gettext, language: str = "en") -> str:
     """What a refused purchase means, in the viewer's language."""
     details = exc.details if isinstance(exc.details, dict) else {}
+    if "sale_country" in details:
+        names = {
+            "country": display_country(str(details["sale_country"]), language),
+            "yours": display_country(str(details.get("buyer_country", "")), language),
+        }
+        if "buyer_country" in details:
+            return (
+                _("This sale is for buyers in %(country)s; your account is in %(yours)s.") % names
+            )
+        return _("This sale delivers only in %(country)s.") % names
+    if str(details.get("field", "")) in ADDRESS_FIELDS:
+        label = _(ADDRESS_FIELDS[str(details["field"])])
+        return _("Check the delivery address: %(field)s.") % {"field": label}
     messages = {
         "not_started": _("The sale has not started yet."),
         "queue_not_open": _("The queue for this sale is not open yet."),
@@ -167,6 +191,7 @@ def _sale_page(
             "error": error,
             # A fresh key per page view: a double click or a resubmitted form buys once.
             "purchase_key": secrets.token_urlsafe(18),
+            "test_payments": runtime.provider.name == "fake",
             "reserved": request.query_params.get("reserved"),
         },
         status_code=status_code,
@@ -188,13 +213,13 @@ def _refused(
     request: Request, session: Session, user: User, sale_id: int, exc: CanyuError
 ) -> Response:
     session.rollback()
-    _ = gettext_for(request_locale(request, user))
+    language = request_locale(request, user)
     return _sale_page(
         request,
         session,
         user,
         sale_id,
-        error=refusal_text(exc, _),
+        error=refusal_text(exc, gettext_for(language), language),
         status_code=exc.status_code,
     )
 
@@ -268,6 +293,12 @@ def pay(
     user: MaybeUser,
     csrf_token: FormStr = "",
     payment_token: FormStr = "",
+    name: FormStr = "",
+    phone: FormStr = "",
+    line: FormStr = "",
+    city: FormStr = "",
+    postcode: FormStr = "",
+    country: FormStr = "",
 ) -> Response:
     check_csrf(request, csrf_token)
     if user is None:
@@ -281,6 +312,7 @@ def pay(
             order_number=number,
             buyer_id=user.id,
             payment_token=payment_token.strip() or "missing",
+            address=Address(name, phone, line, city, postcode, country),
             now=runtime.now(),
         )
         session.commit()
