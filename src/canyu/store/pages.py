@@ -28,7 +28,7 @@ from canyu.store.money import format_price
 from canyu.store.runtime import StoreRuntime, store_runtime
 from canyu.web.csrf import check_csrf
 from canyu.web.forms import FormStr, redirect, signin_redirect
-from canyu.web.templating import is_secure, render, request_locale
+from canyu.web.templating import TEMPLATE_DIR, is_secure, render, request_locale
 
 router = APIRouter(include_in_schema=False)
 
@@ -82,6 +82,10 @@ def refusal_text(exc: CanyuError, _: Gettext, language: str = "en") -> str:
     return messages.get(exc.code) or _(exc.message)
 
 
+# Product pictures, beside the app's other static files (canyu.app mounts them at /static).
+PHOTOS = TEMPLATE_DIR.parent / "static" / "store"
+
+
 class PageContext:
     """Helpers the store templates use: prices and country names in the viewer's language."""
 
@@ -93,6 +97,13 @@ class PageContext:
 
     def country(self, code: str) -> str:
         return display_country(code, self.language)
+
+    @staticmethod
+    def photo(product: Product) -> str | None:
+        """The product's picture, shipped as a static file named by its slug (an SVG of a few
+        kB, so that pages stay light), or None."""
+        name = f"{product.slug}.svg"
+        return f"/static/store/{name}" if (PHOTOS / name).is_file() else None
 
     def name(self, product: Product) -> str:
         """A product's name in Chinese when the viewer reads Chinese and one exists."""
