@@ -40,8 +40,8 @@ def test_store_pages_at_desktop_and_phone_widths(
     """Photos, checkout with an address, and the order: no page wider than the screen, order
     numbers on one line, at 1280 and 390 px."""
     page = new_context(locale).new_page()
-    sign_in(page, make_user())
     tag = locale[:2]
+    sign_in(page, make_user(locale=tag))
     for width in (1280, 390):
         page.set_viewport_size({"width": width, "height": 860})
         sale = make_sale(SqlLedger(), stock=3, buyer_limit=1)
