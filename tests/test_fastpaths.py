@@ -13,6 +13,7 @@ from conftest import Response, app_over, assert_error, unreachable_database_url
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from canyu.hotspots.api import NEAR_PATH
 from canyu.releases.checkin import PATH as CHECKIN_PATH
 from canyu.releases.edge import CheckinEdge
 from canyu.store.api import PurchaseFastLane
@@ -88,3 +89,17 @@ def test_an_oversized_check_in_is_refused_alike(unreachable: FastAPI) -> None:
     for answer in (route, fast):
         assert_error(answer, 422, "invalid_input")
     assert fast.json() == route.json()
+
+
+def test_the_near_lane_and_its_route_answer_an_outage_alike(unreachable: FastAPI) -> None:
+    """The lane (anonymous) and the route (a request with a cookie goes to it) give the same
+    503, and the lane's held connection is opened again on the next request."""
+    client = TestClient(unreachable)
+    params = {"lat": 40.758, "lon": -73.9855}
+    answers = [client.get(NEAR_PATH, params=params) for _ in range(2)]
+    client.cookies.set("canyu_unrelated", "1")
+    answers.append(client.get(NEAR_PATH, params=params))
+    for answer in answers:
+        assert_error(answer, 503, "unavailable")
+        assert answer.headers["retry-after"] == "5"
+    assert answers[0].json() == answers[2].json()

@@ -76,9 +76,10 @@ async def read_body(receive: Receive, limit: int) -> bytes:
 
 # --- admission: a flood is answered at once, never queued on the pool ----------------------------
 
-# Connections held outside requests: the check-in fast path's two on SQLite, the gates' thread,
+# Connections held outside requests: the check-in fast path's two on SQLite, the near lane's two
+# (canyu.hotspots.api.NearReads), the gates' thread,
 # the periodic jobs. Requests get the rest of the pool.
-HELD_CONNECTIONS = 4
+HELD_CONNECTIONS = 6
 
 
 def pool_capacity(engine: Engine) -> int:

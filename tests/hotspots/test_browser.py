@@ -24,7 +24,7 @@ def seed(database: Database) -> int:
                 for i in range(50)
             ]
         service.import_rows(s, rows=rows, source="nyc-open-data", licence="NYC Open Data terms")
-        return service.near(s, lat=40.7580, lon=-73.9855, limit=1)[0][1].id  # type: ignore[no-any-return]
+        return service.near(s, lat=40.7580, lon=-73.9855, limit=1)[0][1].id
 
 
 def no_sideways_scroll(page: Page) -> None:

@@ -20,7 +20,7 @@ def seed(database: Database) -> int:
     ]
     with database.session() as s:
         service.import_rows(s, rows=rows, source="test", licence="CC0")
-        return service.near(s, lat=31.2304, lon=121.4737, limit=1)[0][1].id  # type: ignore[no-any-return]
+        return service.near(s, lat=31.2304, lon=121.4737, limit=1)[0][1].id
 
 
 def signed_in(client: TestClient, email: str) -> str:

@@ -95,3 +95,14 @@ def store_app(app: FastAPI, clock: Clock) -> FastAPI:
 def store_client(store_app: FastAPI) -> Iterator[TestClient]:
     with TestClient(store_app) as test_client:
         yield test_client
+
+
+# A delivery address in the fixtures' sale country (CN), as checkout asks for one.
+ADDRESS = {
+    "name": "Li Wei",
+    "phone": "+86 138 0013 8000",
+    "line": "88 Century Avenue, Apt 1203",
+    "city": "Shanghai",
+    "postcode": "200120",
+    "country": "CN",
+}

@@ -13,6 +13,7 @@ from canyu.accounts.models import Role, User
 from canyu.community import service as community
 from canyu.db import Database
 from canyu.store.ledger import SqlLedger
+from store.conftest import ADDRESS
 
 from .conftest import AuthHeaders, Catalogue, Clock, SaleFactory
 from .test_sale_api import buy, error_code, join
@@ -100,7 +101,7 @@ def test_referral_credit_once_and_never_to_oneself_or_a_second_account(
         assert made.status_code == 201, made.text
         paid = store_client.post(
             f"/api/v1/orders/{made.json()['number']}/pay",
-            json={"payment_token": card},
+            json={"payment_token": card, "address": ADDRESS},
             headers=auth(user),
         )
         assert paid.status_code == 200, paid.text

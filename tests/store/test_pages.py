@@ -16,6 +16,7 @@ from canyu.i18n import translations
 from canyu.store import pages as store_pages
 from canyu.store.ledger import SqlLedger
 from canyu.web.templating import TEMPLATE_DIR
+from store.conftest import ADDRESS
 
 from .conftest import Clock, SaleFactory
 
@@ -97,7 +98,7 @@ def test_a_friend_joins_buys_and_pays_with_the_forms(
     assert number is not None
     paid = store_client.post(
         f"/store/orders/{number.group(1)}/pay",
-        data={"csrf_token": csrf(page), "payment_token": "fake_ok"},
+        data={"csrf_token": csrf(page), "payment_token": "fake_ok", **ADDRESS},
         follow_redirects=False,
     )
     assert paid.status_code == 303

@@ -22,6 +22,7 @@ from canyu.store.ledger_redis import RedisLedger
 from canyu.store.models import Order, Sale
 from canyu.store.runtime import store_runtime
 from canyu.store.worker import OrderWriter, pending
+from store.conftest import ADDRESS
 
 from .conftest import AuthHeaders, Clock, SaleFactory
 from .test_sale_api import buy, error_code, join
@@ -117,7 +118,7 @@ def test_sale_through_redis_and_the_worker(
     # The second buyer does not pay: the worker expires the reservation, the unit comes back.
     paid = redis_client.post(
         f"/api/v1/orders/{made.json()['number']}/pay",
-        json={"payment_token": "fake_ok"},
+        json={"payment_token": "fake_ok", "address": ADDRESS},
         headers=auth(next(f for f in friends if f.id == first)),
     )
     assert paid.status_code == 200

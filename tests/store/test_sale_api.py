@@ -16,6 +16,7 @@ from canyu.db import Database
 from canyu.store import lottery
 from canyu.store.ledger import SqlLedger
 from canyu.store.models import Order, Sale
+from store.conftest import ADDRESS
 
 from .conftest import AuthHeaders, Clock, SaleFactory
 
@@ -95,14 +96,14 @@ def test_a_friend_queues_buys_retries_and_pays(
     headers = auth(friends[0])
     paid = store_client.post(
         f"/api/v1/orders/{reservation['number']}/pay",
-        json={"payment_token": "fake_ok"},
+        json={"payment_token": "fake_ok", "address": ADDRESS},
         headers=headers,
     )
     assert paid.status_code == 200, paid.text
     assert paid.json()["status"] == "paid"
     again = store_client.post(
         f"/api/v1/orders/{reservation['number']}/pay",
-        json={"payment_token": "fake_ok"},
+        json={"payment_token": "fake_ok", "address": ADDRESS},
         headers=headers,
     )
     assert again.json()["status"] == "paid"
@@ -205,13 +206,13 @@ def test_late_arrivals_wait_their_turn_and_expired_units_come_back(
     clock.advance(minutes=10)
     store_client.post(
         f"/api/v1/orders/{numbers[0]}/pay",
-        json={"payment_token": "fake_ok"},
+        json={"payment_token": "fake_ok", "address": ADDRESS},
         headers=auth(friends[0]),
     )
     clock.advance(minutes=6)  # friend 2's reservation is past its 15 minutes
     expired = store_client.post(
         f"/api/v1/orders/{numbers[1]}/pay",
-        json={"payment_token": "fake_ok"},
+        json={"payment_token": "fake_ok", "address": ADDRESS},
         headers=auth(friends[1]),
     )
     assert expired.status_code == 409
@@ -244,7 +245,9 @@ def test_declined_payment_keeps_the_reservation(
         store_client, sale.id, join(store_client, sale.id, auth(friend))["sale_pass"]
     ).json()["number"]
     declined = store_client.post(
-        f"/api/v1/orders/{number}/pay", json={"payment_token": "fake_decline"}, headers=auth(friend)
+        f"/api/v1/orders/{number}/pay",
+        json={"payment_token": "fake_decline", "address": ADDRESS},
+        headers=auth(friend),
     )
     assert declined.status_code == 402
     order = store_client.get(f"/api/v1/orders/{number}", headers=auth(friend)).json()

@@ -46,6 +46,81 @@ class WifiError(Exception):
     pass
 
 
+CAPTIVE_JSON = "application/captive+json"
+
+
+@dataclass(frozen=True)
+class PortalState:
+    """What a hotspot's RFC 8908 Captive Portal API says about this phone's session."""
+
+    captive: bool
+    user_portal_url: str | None = None
+    venue_info_url: str | None = None
+    seconds_remaining: float | None = None
+    bytes_remaining: float | None = None
+    can_extend_session: bool = False
+
+    def advice(self) -> str:
+        """What to do next, in a sentence."""
+        if self.captive:
+            where = self.user_portal_url or "the hotspot's login page"
+            return f"Not online yet: sign in at {where}, then report --outcome login."
+        left = []
+        if self.seconds_remaining is not None:
+            left.append(f"{int(self.seconds_remaining) // 60} min")
+        if self.bytes_remaining is not None:
+            left.append(f"{int(self.bytes_remaining) // 1_000_000} MB")
+        text = "Online: the portal lets this phone through"
+        if left:
+            text += f" ({' and '.join(left)} left"
+            text += f"; extend at {self.user_portal_url})" if self.can_extend_session else ")"
+        return text + "."
+
+
+def captive_portal(http: httpx.Client, api_url: str) -> PortalState:
+    """Ask a hotspot's Captive Portal API (RFC 8908) whether this phone is still held by the
+    portal: ``GET`` with ``Accept: application/captive+json``, over HTTPS only (the RFC's
+    requirement: the answer decides where the phone sends its user)."""
+    if not api_url.lower().startswith("https://"):
+        raise WifiError(f"the captive portal API must be HTTPS (RFC 8908): {api_url}")
+    try:
+        response = http.get(api_url, headers={"Accept": CAPTIVE_JSON}, follow_redirects=False)
+    except httpx.HTTPError as e:
+        raise WifiError(f"the captive portal API did not answer: {e}") from None
+    kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    if response.status_code != 200 or kind != CAPTIVE_JSON:
+        raise WifiError(
+            f"the captive portal API answered {response.status_code} {kind or 'without a type'}"
+            f", not {CAPTIVE_JSON}"
+        )
+    try:
+        body = response.json()
+    except ValueError:
+        raise WifiError("the captive portal API answered invalid JSON") from None
+    if not isinstance(body, dict) or not isinstance(body.get("captive"), bool):
+        raise WifiError('the captive portal API\'s answer has no boolean "captive"')
+
+    def text(key: str) -> str | None:
+        value = body.get(key)
+        # Where the phone is sent must be HTTPS too (RFC 8908, section 5).
+        return value if isinstance(value, str) and value.lower().startswith("https://") else None
+
+    def number(key: str) -> float | None:
+        value = body.get(key)
+        if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+            return float(value)
+        return None
+
+    return PortalState(
+        captive=body["captive"],
+        user_portal_url=text("user-portal-url"),
+        venue_info_url=text("venue-info-url"),
+        seconds_remaining=number("seconds-remaining"),
+        bytes_remaining=number("bytes-remaining"),
+        can_extend_session=body.get("can-extend-session") is True,
+    )
+
+
 @dataclass(frozen=True)
 class SyncResult:
     region: str
@@ -214,6 +289,11 @@ class WifiClient:
             portal_url=record.extras.get(Extra.PORTAL_URL),
             portal_api=record.extras.get(Extra.PORTAL_API),
         )
+
+    def portal_state(self, artefact: dict[str, Any]) -> PortalState | None:
+        """The captive portal API's answer for a captive hotspot that has one, else None."""
+        api = artefact.get("portal_api")
+        return captive_portal(self.http, api) if artefact.get("type") == "captive" and api else None
 
     def _online_artefact(self, hotspot_id: int) -> dict[str, Any]:
         if not self.base_url or not self.token:

@@ -145,7 +145,8 @@ def connect_cmd(
     home: Home = DEFAULT_HOME,
 ) -> None:
     """Print what joins the hotspot (WIFI: QR payload, Android network suggestion, Passpoint
-    profile or the captive portal), from the pack; then report the outcome."""
+    profile or the captive portal), from the pack; where a captive hotspot has an RFC 8908
+    Captive Portal API, ask it whether to sign in; then report the outcome."""
     from canyu.client.wifi import WifiError
 
     client = _client(home, token=token)
@@ -154,6 +155,14 @@ def connect_cmd(
     except WifiError as e:
         raise _fail(str(e)) from None
     print(json.dumps(artefact, indent=2, ensure_ascii=False))
+    try:
+        portal = client.portal_state(artefact)
+    except WifiError as e:
+        # Not fatal: the portal page itself may still work.
+        err.print(f"{e}; open {artefact.get('portal_url') or 'the portal page'} to sign in.")
+    else:
+        if portal is not None:
+            print(portal.advice())
     if png is not None and "wifi_qr" in artefact:
         client.qr_png(artefact["wifi_qr"], png)
         err.print(f"QR code written to {png}")

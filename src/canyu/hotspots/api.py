@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
-from fastapi import APIRouter, Query, Request, status
+import orjson
+from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy import Engine
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool as run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from canyu import fastpath
 from canyu.accounts.deps import CurrentUser, TeamUser
-from canyu.db import Database
+from canyu.db import utcnow
 from canyu.deps import DbSession, RowId
 from canyu.errors import NotFound
 from canyu.hotspots import service
+from canyu.hotspots.deps import claim_checks
 from canyu.hotspots.models import Claim, Hotspot
 from canyu.hotspots.pack import SuccessClass
 from canyu.hotspots.schemas import (
@@ -31,44 +38,52 @@ from canyu.hotspots.schemas import (
     PackOut,
     ReviewIn,
     SuggestIn,
+    VerifyIn,
 )
 
 router = APIRouter(prefix="/api/v1/hotspots", tags=["hotspots"])
 
 
-def hotspot_out(
-    session: Session | None,
-    hotspot: Hotspot | Any,
-    distance: float | None = None,
-    *,
-    sources: bool = False,
-) -> HotspotOut:
-    """A hotspot (or a near row, which has the same attributes) as the API shows it. Built
-    without validation: every field comes from our own columns (a test checks the shape)."""
-    counts = service.counts(hotspot)
-    return HotspotOut.model_construct(
-        id=hotspot.id,
-        lat=hotspot.lat,
-        lon=hotspot.lon,
-        ssid=hotspot.ssid,
-        name=hotspot.name,
-        kind=hotspot.kind,  # type: ignore[arg-type]
-        free=hotspot.free,
-        status=hotspot.status,
-        owned=hotspot.owner_id is not None,
-        success_rate=round(counts.rate, 3),
-        success_class=SuccessClass(hotspot.success_class).name.lower(),  # type: ignore[arg-type]
-        confirmations=hotspot.confirmations,
-        last_confirmed_at=hotspot.last_confirmed_at,
-        freshness=round(service.freshness(hotspot), 3),
-        failing=hotspot.failing,
-        sources=(
-            [f"{s.source} ({s.licence})" for s in service.sources(session, hotspot_id=hotspot.id)]
-            if sources and session is not None
-            else []
-        ),
-        distance_m=None if distance is None else round(distance, 1),
-    )
+def hotspot_fields(
+    hotspot: Hotspot | service.NearRow, distance: float | None, now: datetime
+) -> dict[str, Any]:
+    """What the API shows of a hotspot (or a near row, which has the same attributes), in
+    :class:`HotspotOut`'s order without its sources: one mapping for the near lane's JSON and
+    the other routes' models."""
+    counts = service.counts(hotspot, now)
+    return {
+        "id": hotspot.id,
+        "lat": hotspot.lat,
+        "lon": hotspot.lon,
+        "ssid": hotspot.ssid,
+        "name": hotspot.name,
+        "kind": hotspot.kind,
+        "free": hotspot.free,
+        "status": hotspot.status,
+        "owned": hotspot.owner_id is not None,
+        "success_rate": round(counts.rate, 3),
+        "success_class": CLASS_NAMES[hotspot.success_class],
+        "confirmations": hotspot.confirmations,
+        "last_confirmed_at": hotspot.last_confirmed_at,
+        "freshness": round(service.freshness(hotspot, now), 3),
+        "failing": hotspot.failing,
+        "sources": [],
+        "distance_m": None if distance is None else round(distance, 1),
+    }
+
+
+CLASS_NAMES = {c.value: c.name.lower() for c in SuccessClass}
+
+
+def hotspot_out(session: Session, hotspot: Hotspot, *, sources: bool = False) -> HotspotOut:
+    """A hotspot as the API shows it. Built without validation: every field comes from our own
+    columns (a test checks the shape)."""
+    fields = hotspot_fields(hotspot, None, utcnow())
+    if sources:
+        fields["sources"] = [
+            f"{s.source} ({s.licence})" for s in service.sources(session, hotspot_id=hotspot.id)
+        ]
+    return HotspotOut.model_construct(**fields)
 
 
 def claim_out(claim: Claim) -> ClaimOut:
@@ -80,7 +95,8 @@ def claim_out(claim: Claim) -> ClaimOut:
         status=claim.status,
         instructions=(
             f"Show this line on {claim.url} (the captive portal page, or a file such as "
-            f"/.well-known/canyu-hotspot.txt on your website), then verify: {claim.code}"
+            f"/.well-known/canyu-hotspot.txt on your website), or publish it as a TXT record at "
+            f"{service.TXT_LABEL}.<your website's domain>, then verify: {claim.code}"
         ),
         last_error=claim.last_error,
     )
@@ -96,38 +112,89 @@ class NearQuery(BaseModel):
     min_rate: float = Field(default=0.0, ge=0, le=1)
 
 
-def near_answer(session: Session, q: NearQuery) -> NearOut:
-    """The one rule behind the route and its fast lane."""
+def near_answer(connection: Session | Connection, q: NearQuery) -> bytes:
+    """The one rule behind the route and its fast lane: the answer's JSON (a
+    :class:`NearOut`), serialised from plain values in one call."""
     found = service.near(
-        session,
+        connection,
         lat=q.lat,
         lon=q.lon,
         radius_m=q.radius_m,
         limit=q.limit,
         filters=service.Filters(free_only=q.free, no_login=q.no_login, min_rate=q.min_rate),
     )
-    return NearOut(hotspots=[hotspot_out(None, h, d) for d, h in found])
+    now = utcnow()
+    hotspots = [hotspot_fields(row, d, now) for d, row in found]
+    return orjson.dumps({"hotspots": hotspots}, option=orjson.OPT_UTC_Z)
 
 
 @router.get("/near", response_model=NearOut)
-def near(session: DbSession, q: Annotated[NearQuery, Query()]) -> object:
+def near(session: DbSession, q: Annotated[NearQuery, Query()]) -> Response:
     """Listed hotspots within ``radius_m`` metres, nearest first (failing ones left out).
     Served by :class:`NearFastLane`; this route documents it and answers what the lane
-    passes on (requests that do not validate)."""
-    return near_answer(session, q)
+    passes on (requests that do not validate, or that carry credentials)."""
+    return Response(near_answer(session, q), media_type="application/json")
 
 
 NEAR_PATH = "/api/v1/hotspots/near"
 
 
+class NearReads:
+    """The near lane's side of the database: two threads (the query runs in SQLite's or
+    psycopg's C code while the event loop reads the next requests), each holding a connection
+    of its own between requests, in autocommit: no pool checkout (with PostgreSQL's ping), no
+    session, no BEGIN or ROLLBACK round trips; every pass is one statement. A connection that
+    fails is dropped, and the next request opens another."""
+
+    THREADS = 2
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._executor = ThreadPoolExecutor(self.THREADS, thread_name_prefix="canyu-near")
+        self._local = threading.local()
+        self._held: list[Connection] = []
+        self._lock = threading.Lock()
+
+    async def answer(self, q: NearQuery) -> bytes:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self._answer, q)
+
+    def _answer(self, q: NearQuery) -> bytes:
+        connection: Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            with self._lock:
+                self._held.append(connection)
+            self._local.connection = connection
+        try:
+            return near_answer(connection, q)
+        except Exception:
+            self._local.connection = None
+            self._drop(connection)
+            raise
+
+    def _drop(self, connection: Connection) -> None:
+        with self._lock:
+            if connection in self._held:
+                self._held.remove(connection)
+        connection.invalidate()
+        connection.close()
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+        for connection in list(self._held):
+            self._drop(connection)
+
+
 class NearFastLane:
     """ASGI middleware for the phones' one frequent request, ``GET /api/v1/hotspots/near``:
     the same :func:`near_answer` as the route, without FastAPI's routing and dependency
-    resolution (per request they cost more than the query). Queries that do not validate, and
-    requests with credentials, go on to the app, which answers them as usual."""
+    resolution (per request they cost more than the query), on :class:`NearReads`. Queries that
+    do not validate, and requests with credentials, go on to the app, which answers them as
+    usual."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, reads: NearReads) -> None:
         self.app = app
+        self.reads = reads
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -144,14 +211,8 @@ class NearFastLane:
         except ValidationError:
             await self.app(scope, receive, send)
             return
-        database: Database = scope["app"].state.database
-
-        def answer() -> bytes:
-            with database.session() as session:
-                return near_answer(session, q).model_dump_json().encode()
-
         try:
-            payload = await run_in_threadpool(answer)
+            payload = await self.reads.answer(q)
         except Exception as exc:
             # As the app answers: 4xx for ours, 503 for an outage, else a 500 naming the request.
             await fastpath.send_error(send, fastpath.as_error(exc, where="near"))
@@ -204,12 +265,18 @@ def verify_claim(
     request: Request,
     user: CurrentUser,
     session: DbSession,
+    body: VerifyIn | None = None,
 ) -> object:
-    """Fetch the claim's page and look for its code; the first verified claim owns the
-    hotspot."""
-    fetch = getattr(request.app.state, "hotspots_fetcher", None) or service.http_fetcher
+    """Look for the claim's code: on its page (``{"method": "page"}``, the default: the server
+    fetches it) or in the TXT records of ``_canyu-hotspot.<the page's host>``
+    (``{"method": "dns"}``). The first verified claim owns the hotspot."""
     try:
-        claim = service.verify_claim(session, user=user, claim_id=claim_id, fetch=fetch)
+        claim = service.verify_claim(
+            session,
+            user=user,
+            claim_id=claim_id,
+            **claim_checks(request, dns=body is not None and body.method == "dns"),
+        )
     except Exception:
         session.commit()  # keep the attempt count and the reason
         raise

@@ -13,5 +13,7 @@ def install(app: FastAPI) -> None:
     app.include_router(api.router)
     app.include_router(pages.router)
     # Phones ask "what is near me" more than anything else: a thin lane in front of the app.
-    app.add_middleware(api.NearFastLane)
+    reads = api.NearReads(app.state.database.engine)
+    app.add_middleware(api.NearFastLane, reads=reads)
+    lifecycle.on_stop(app, reads.close)
     lifecycle.schedule(app, *scheduling.JOBS)

@@ -14,6 +14,7 @@ from canyu.db import MAX_ID
 from canyu.deps import DbSession, RowId
 from canyu.errors import CanyuError, NotFound
 from canyu.hotspots import geo, mapdraw, service
+from canyu.hotspots.deps import claim_checks
 from canyu.hotspots.models import Claim, Hotspot, Status
 from canyu.hotspots.pack import SuccessClass
 from canyu.web.csrf import check_csrf
@@ -170,13 +171,19 @@ def _claim_page(
     status_code: int = 200,
 ) -> Response:
     hotspot = service.get(session, hotspot_id=_id(hotspot_id))
+    claim = _claim_of(session, user, hotspot.id)
+    try:
+        txt_name = service.txt_name(claim.url) if claim else None
+    except CanyuError:
+        txt_name = None  # an IP address: the page check only
     return render(
         request,
         "hotspots/claim.html",
         {
             "nav": "hotspots",
             "h": hotspot,
-            "claim": _claim_of(session, user, hotspot.id),
+            "claim": claim,
+            "txt_name": txt_name,
             "is_owner": hotspot.owner_id == user.id,
             "error": error,
         },
@@ -223,6 +230,7 @@ def verify_claim(
     session: DbSession,
     user: MaybeUser,
     hotspot_id: RowId,
+    method: FormStr = "page",
     csrf_token: FormStr = "",
 ) -> Response:
     check_csrf(request, csrf_token)
@@ -231,9 +239,9 @@ def verify_claim(
     claim = _claim_of(session, user, _id(hotspot_id))
     if claim is None:
         return _redirect(f"/hotspots/{hotspot_id}/claim")
-    fetch = getattr(request.app.state, "hotspots_fetcher", None) or service.http_fetcher
+    checks = claim_checks(request, dns=method == "dns")
     try:
-        service.verify_claim(session, user=user, claim_id=claim.id, fetch=fetch)
+        service.verify_claim(session, user=user, claim_id=claim.id, **checks)
     except CanyuError as e:
         session.commit()  # keep the attempt and its reason
         return _claim_page(

@@ -60,6 +60,14 @@ class ClaimIn(BaseModel):
     )
 
 
+class VerifyIn(BaseModel):
+    method: Literal["page", "dns"] = Field(
+        default="page",
+        description="page: fetch the claim's page; dns: read TXT records at "
+        "_canyu-hotspot.<the page's host>.",
+    )
+
+
 class ClaimOut(BaseModel):
     id: int
     hotspot_id: int

@@ -18,9 +18,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
+import dns.exception
+import dns.resolver
 from sqlalchemy import (
     BigInteger,
     Select,
@@ -36,6 +38,7 @@ from sqlalchemy import (
     update,
     values,
 )
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from canyu.accounts import service as accounts
@@ -281,6 +284,30 @@ NEAR_COLUMNS = (
 )
 
 
+class NearRow(NamedTuple):
+    """A row of :data:`NEAR_COLUMNS` (what :func:`counts` and :func:`freshness` read, too)."""
+
+    id: int
+    lat: float
+    lon: float
+    ssid: str
+    name: str
+    kind: str
+    free: bool
+    status: str
+    owner_id: int | None
+    ok_weight: float
+    fail_weight: float
+    login_weight: float
+    counts_at: datetime | None
+    confirmations: int
+    success_class: int
+    failing: bool
+    last_confirmed_at: datetime | None
+    last_worked_at: datetime | None
+    created_at: datetime
+
+
 @functools.lru_cache(maxsize=512)
 def _near_statement(
     ranges: int,
@@ -294,45 +321,49 @@ def _near_statement(
     expression costs more than running it). On SQLite the ranges are a VALUES list joined to
     the cell index, one index range scan each (thirty OR-ed ranges made SQLite, which keeps no
     statistics, choose a full scan); on PostgreSQL they are OR-ed (a bitmap of index scans)."""
-    dlat = Hotspot.lat - bindparam("lat")
-    dlon = (Hotspot.lon - bindparam("lon")) * bindparam("scale")
-    # First pass: ids from the covering index only (no table rows unless a filter needs the
-    # counts); the few rows it keeps are read by id afterwards.
-    query = select(Hotspot.id, Hotspot.lat, Hotspot.lon)
+    index = Hotspot.__table__.alias("near_index")
+    dlat = index.c.lat - bindparam("lat")
+    dlon = (index.c.lon - bindparam("lon")) * bindparam("scale")
+    # Inside: the nearest ids from the covering index only (no table rows unless a filter needs
+    # the counts); outside, the few rows it keeps are read by id, in the same statement.
+    query = select(index.c.id)
     if dialect == "sqlite":
         cells = (
             values(column("lo", BigInteger), column("hi", BigInteger), name="cell_ranges")
             .data([(bindparam(f"lo{i}"), bindparam(f"hi{i}")) for i in range(ranges)])
             .cte("cell_ranges")
         )
-        query = query.select_from(cells).join(Hotspot, Hotspot.cell.between(cells.c.lo, cells.c.hi))
+        query = query.select_from(cells).join(index, index.c.cell.between(cells.c.lo, cells.c.hi))
     else:
         # PostgreSQL turns OR-ed ranges into one bitmap of index scans, but misjudges a join
         # to a VALUES list (it estimates the range join badly and scans the table).
         query = query.where(
             or_(
                 *(
-                    Hotspot.cell.between(bindparam(f"lo{i}"), bindparam(f"hi{i}"))
+                    index.c.cell.between(bindparam(f"lo{i}"), bindparam(f"hi{i}"))
                     for i in range(ranges)
                 )
             )
         )
     query = query.where(
-        Hotspot.status == Status.ACTIVE.value,
-        Hotspot.lat.between(bindparam("lat_lo"), bindparam("lat_hi")),
+        index.c.status == Status.ACTIVE.value,
+        index.c.lat.between(bindparam("lat_lo"), bindparam("lat_hi")),
     )
     if not include_failing:
-        query = query.where(Hotspot.failing.is_(False))
+        query = query.where(index.c.failing.is_(False))
     if free_only:
-        query = query.where(Hotspot.free.is_(True))
+        query = query.where(index.c.free.is_(True))
     if no_login:
-        query = query.where(Hotspot.kind != "captive")
+        query = query.where(index.c.kind != "captive")
     if min_rate:
-        ok = Hotspot.ok_weight + Hotspot.login_weight + 1.0
-        total = Hotspot.ok_weight + Hotspot.login_weight + Hotspot.fail_weight + 2.0
+        ok = index.c.ok_weight + index.c.login_weight + 1.0
+        total = index.c.ok_weight + index.c.login_weight + index.c.fail_weight + 2.0
         query = query.where(ok >= total * bindparam("min_rate"))
-    near_query: Select[Any] = query.order_by(dlat * dlat + dlon * dlon).limit(bindparam("cut"))  # type: ignore[assignment]
-    return near_query
+    nearest = query.order_by(dlat * dlat + dlon * dlon).limit(bindparam("cut")).subquery("nearest")
+    rows: Select[Any] = select(*NEAR_COLUMNS).join_from(  # type: ignore[assignment]
+        Hotspot, nearest, Hotspot.id == nearest.c.id
+    )
+    return rows
 
 
 @functools.lru_cache(maxsize=1024)
@@ -342,33 +373,55 @@ def _compiled(dialect: Any, statement: Select[Any]) -> Any:
     return statement.compile(dialect=dialect)
 
 
+@functools.lru_cache(maxsize=8)
+def _near_row_reader(dialect: Any, coltypes: tuple[Any, ...]) -> Callable[[Sequence[Any]], NearRow]:
+    """Raw driver rows to :class:`NearRow`, with each column's own conversion (SQLite keeps
+    times as text and booleans as integers), looked up once per dialect and the driver's
+    column types."""
+    convert = [
+        c.type._cached_result_processor(dialect, coltype)
+        for c, coltype in zip(NEAR_COLUMNS, coltypes, strict=True)
+    ]
+
+    def read(raw: Sequence[Any]) -> NearRow:
+        return NearRow._make([f(v) if f else v for f, v in zip(convert, raw, strict=True)])
+
+    return read
+
+
+LAT, LON = NearRow._fields.index("lat"), NearRow._fields.index("lon")
+
+
 def near(
-    session: Session,
+    connection: Session | Connection,
     *,
     lat: float,
     lon: float,
     radius_m: float = 1000.0,
     limit: int = 20,
     filters: Filters | None = None,
-) -> list[tuple[float, Any]]:
+) -> list[tuple[float, NearRow]]:
     """Active hotspots within ``radius_m`` of the point, nearest first: (metres, row), each
-    row with the attributes of :data:`NEAR_COLUMNS`."""
+    row with the attributes of :data:`NEAR_COLUMNS`. One statement per pass, run on the
+    driver (the near lane's callers pass a connection, others a session)."""
     geo.check_position(lat, lon)
     _check_radius(radius_m, limit)
     f = filters or Filters()
+    if isinstance(connection, Session):
+        connection = connection.connection()
     # Dense places first look in a quarter of the radius: when that already holds `limit`
     # hotspots they are the nearest ones, and the database ordered a few dozen rows instead of
     # the thousand a city centre has within a kilometre.
     for radius in (radius_m / 4, radius_m) if radius_m >= 400 else (radius_m,):
-        found = _near_within(session, lat, lon, radius, limit, f)
+        found = _near_within(connection, lat, lon, radius, limit, f)
         if len(found) >= limit or radius == radius_m:
-            return found[:limit]
+            return found
     raise AssertionError("unreachable")
 
 
 def _near_within(
-    session: Session, lat: float, lon: float, radius_m: float, limit: int, f: Filters
-) -> list[tuple[float, Any]]:
+    connection: Connection, lat: float, lon: float, radius_m: float, limit: int, f: Filters
+) -> list[tuple[float, NearRow]]:
     ranges = geo.cell_ranges(lat, lon, radius_m)
     params: dict[str, float | int] = {
         "lat": lat,
@@ -382,31 +435,25 @@ def _near_within(
     }
     for i, (lo, hi) in enumerate(ranges):
         params[f"lo{i}"], params[f"hi{i}"] = lo, hi
-    connection = session.connection()
+    dialect = connection.dialect
     statement = _near_statement(
-        len(ranges),
-        f.free_only,
-        f.no_login,
-        f.min_rate > 0,
-        f.include_failing,
-        connection.dialect.name,
+        len(ranges), f.free_only, f.no_login, f.min_rate > 0, f.include_failing, dialect.name
     )
-    compiled = _compiled(connection.dialect, statement)
+    compiled = _compiled(dialect, statement)
     merged = {**compiled.params, **params}
     if compiled.positional:
         args: Any = tuple(merged[name] for name in compiled.positiontup or ())
     else:
         args = {name: merged[name] for name in compiled.params}
-    first = connection.exec_driver_sql(compiled.string, args).all()
-    keep = [i for i, a, b in first if geo.distance_m(lat, lon, a, b) <= radius_m]
-    if not keep:
-        return []
-    rows = connection.execute(select(*NEAR_COLUMNS).where(Hotspot.id.in_(keep))).all()
-    found = sorted(
-        ((d, row) for row in rows if (d := geo.distance_m(lat, lon, row.lat, row.lon)) <= radius_m),
-        key=lambda item: (item[0], item[1].id),
-    )
-    return found
+    result = connection.exec_driver_sql(compiled.string, args)
+    read = _near_row_reader(dialect, tuple(d[1] for d in result.cursor.description))
+    raw = result.all()
+    # Distances from the raw columns (lat and lon are floats as stored); only the rows kept are
+    # converted (times are text on SQLite).
+    near = sorted(
+        (d, r[0], r) for r in raw if (d := geo.distance_m(lat, lon, r[LAT], r[LON])) <= radius_m
+    )[:limit]
+    return [(d, read(r)) for d, _id, r in near]
 
 
 def counts(hotspot: Hotspot | Any, now: datetime | None = None) -> scoring.Counts:
@@ -662,6 +709,36 @@ def http_fetcher(url: str) -> str:
     return data.decode("utf-8", "replace")
 
 
+TxtLookup = Callable[[str], list[str]]  # a DNS name's TXT strings (claims); tests pass their own
+TXT_LABEL = "_canyu-hotspot"  # the code's TXT record lives at _canyu-hotspot.<the site's host>
+
+
+def dns_txt(resolver: dns.resolver.Resolver | None = None) -> TxtLookup:
+    """TXT lookups through ``resolver`` (default: the system's), 5 s at most."""
+
+    def lookup(name: str) -> list[str]:
+        try:
+            answer = (resolver or dns.resolver.Resolver()).resolve(name, "TXT", lifetime=5.0)
+        except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
+            raise InvalidInput(f"{name} has no TXT record yet.") from None
+        except dns.exception.DNSException as e:
+            raise InvalidInput(f"Could not look up {name}: {type(e).__name__}.") from None
+        # A TXT record may be split in strings of up to 255 bytes: they are one text.
+        return [b"".join(r.strings).decode("utf-8", "replace") for r in answer]
+
+    return lookup
+
+
+def txt_name(url: str) -> str:
+    """Where a claim's TXT record goes: ``_canyu-hotspot.<host of the site given>``."""
+    host = (urlsplit(url).hostname or "").rstrip(".")
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return f"{TXT_LABEL}.{host}"
+    raise InvalidInput("A DNS check needs a domain name; this claim gave an IP address.")
+
+
 def _check_url(url: str) -> str:
     url = url.strip()
     parts = urlsplit(url)
@@ -706,7 +783,16 @@ def get_claim(session: Session, *, user: User, claim_id: int) -> Claim:
     return row
 
 
-def verify_claim(session: Session, *, user: User, claim_id: int, fetch: Fetcher) -> Claim:
+def verify_claim(
+    session: Session,
+    *,
+    user: User,
+    claim_id: int,
+    fetch: Fetcher,
+    dns_lookup: TxtLookup | None = None,
+) -> Claim:
+    """Look for the claim's code on its page (``fetch``), or with ``dns_lookup`` in the TXT
+    records of ``_canyu-hotspot.<host>``; the first verified claim owns the hotspot."""
     row = get_claim(session, user=user, claim_id=claim_id)
     if row.user_id != user.id:
         raise Forbidden("Only the claimant verifies a claim.")
@@ -717,8 +803,13 @@ def verify_claim(session: Session, *, user: User, claim_id: int, fetch: Fetcher)
     if row.attempts >= 20:
         raise RateLimited("Too many verification attempts for this claim.")
     row.attempts += 1
+    where, short = f"on {row.url}", "on the page"
     try:
-        page = fetch(row.url)
+        if dns_lookup is None:
+            found = row.code in fetch(row.url)
+        else:
+            where = short = f"in the TXT records of {txt_name(row.url)}"
+            found = row.code in dns_lookup(txt_name(row.url))
     except InvalidInput as e:
         row.last_error = e.message[:300]
         session.flush()
@@ -727,10 +818,10 @@ def verify_claim(session: Session, *, user: User, claim_id: int, fetch: Fetcher)
         row.last_error = f"could not fetch {row.url}: {type(e).__name__}"[:300]
         session.flush()
         raise InvalidInput(row.last_error) from None
-    if row.code not in page:
-        row.last_error = "the code is not on the page yet"
+    if not found:
+        row.last_error = f"the code is not {short} yet"[:300]
         session.flush()
-        raise InvalidInput(f"The code is not on {row.url} yet.")
+        raise InvalidInput(f"The code is not {where} yet.")
     # One owner: whoever verifies first wins, atomically.
     won = session.execute(  # type: ignore[attr-defined]
         update(Hotspot)

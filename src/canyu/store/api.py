@@ -343,6 +343,7 @@ def pay(
         order_number=number,
         buyer_id=user.id,
         payment_token=body.payment_token,
+        address=body.address.address(),
         now=runtime.now(),
     )
     return OrderOut.of(paid)

@@ -217,6 +217,13 @@ class Order(Base):
     referrer_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), default=None
     )
+    # Where it goes: given at checkout (paying), in the sale's country.
+    delivery_name: Mapped[str | None] = mapped_column(String(100), default=None)
+    delivery_phone: Mapped[str | None] = mapped_column(String(32), default=None)
+    delivery_line: Mapped[str | None] = mapped_column(String(200), default=None)
+    delivery_city: Mapped[str | None] = mapped_column(String(100), default=None)
+    delivery_postcode: Mapped[str | None] = mapped_column(String(16), default=None)
+    delivery_country: Mapped[str | None] = mapped_column(String(2), default=None)
 
     sale: Mapped[Sale] = relationship(lazy="joined")
     buyer: Mapped[User] = relationship(foreign_keys=[buyer_id], lazy="raise")

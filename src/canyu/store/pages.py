@@ -21,22 +21,46 @@ from canyu.deps import DbSession, RowId
 from canyu.errors import CanyuError, InvalidInput
 from canyu.i18n import Gettext, display_country, gettext_for
 from canyu.store import service
+from canyu.store.delivery import Address
 from canyu.store.ledger import SaleTerms
 from canyu.store.models import FCode, Listing, Product
 from canyu.store.money import format_price
 from canyu.store.runtime import StoreRuntime, store_runtime
 from canyu.web.csrf import check_csrf
 from canyu.web.forms import FormStr, redirect, signin_redirect
-from canyu.web.templating import is_secure, render, request_locale
+from canyu.web.templating import TEMPLATE_DIR, is_secure, render, request_locale
 
 router = APIRouter(include_in_schema=False)
 
 REFERRAL_COOKIE = "canyu_ref"
 
 
-def refusal_text(exc: CanyuError, _: Gettext) -> str:
+ADDRESS_FIELDS = {
+    "address.name": "Recipient",
+    "address.phone": "Phone",
+    "address.line": "Street address",
+    "address.city": "City",
+    "address.postcode": "Postcode",
+    "address.country": "Country",
+}
+
+
+def refusal_text(exc: CanyuError, _: Gettext, language: str = "en") -> str:
     """What a refused purchase means, in the viewer's language."""
     details = exc.details if isinstance(exc.details, dict) else {}
+    if "sale_country" in details:
+        names = {
+            "country": display_country(str(details["sale_country"]), language),
+            "yours": display_country(str(details.get("buyer_country", "")), language),
+        }
+        if "buyer_country" in details:
+            return (
+                _("This sale is for buyers in %(country)s; your account is in %(yours)s.") % names
+            )
+        return _("This sale delivers only in %(country)s.") % names
+    if str(details.get("field", "")) in ADDRESS_FIELDS:
+        label = _(ADDRESS_FIELDS[str(details["field"])])
+        return _("Check the delivery address: %(field)s.") % {"field": label}
     messages = {
         "not_started": _("The sale has not started yet."),
         "queue_not_open": _("The queue for this sale is not open yet."),
@@ -58,6 +82,10 @@ def refusal_text(exc: CanyuError, _: Gettext) -> str:
     return messages.get(exc.code) or _(exc.message)
 
 
+# Product pictures, beside the app's other static files (canyu.app mounts them at /static).
+PHOTOS = TEMPLATE_DIR.parent / "static" / "store"
+
+
 class PageContext:
     """Helpers the store templates use: prices and country names in the viewer's language."""
 
@@ -69,6 +97,13 @@ class PageContext:
 
     def country(self, code: str) -> str:
         return display_country(code, self.language)
+
+    @staticmethod
+    def photo(product: Product) -> str | None:
+        """The product's picture, shipped as a static file named by its slug (an SVG of a few
+        kB, so that pages stay light), or None."""
+        name = f"{product.slug}.svg"
+        return f"/static/store/{name}" if (PHOTOS / name).is_file() else None
 
     def name(self, product: Product) -> str:
         """A product's name in Chinese when the viewer reads Chinese and one exists."""
@@ -167,6 +202,7 @@ def _sale_page(
             "error": error,
             # A fresh key per page view: a double click or a resubmitted form buys once.
             "purchase_key": secrets.token_urlsafe(18),
+            "test_payments": runtime.provider.name == "fake",
             "reserved": request.query_params.get("reserved"),
         },
         status_code=status_code,
@@ -188,13 +224,13 @@ def _refused(
     request: Request, session: Session, user: User, sale_id: int, exc: CanyuError
 ) -> Response:
     session.rollback()
-    _ = gettext_for(request_locale(request, user))
+    language = request_locale(request, user)
     return _sale_page(
         request,
         session,
         user,
         sale_id,
-        error=refusal_text(exc, _),
+        error=refusal_text(exc, gettext_for(language), language),
         status_code=exc.status_code,
     )
 
@@ -268,6 +304,12 @@ def pay(
     user: MaybeUser,
     csrf_token: FormStr = "",
     payment_token: FormStr = "",
+    name: FormStr = "",
+    phone: FormStr = "",
+    line: FormStr = "",
+    city: FormStr = "",
+    postcode: FormStr = "",
+    country: FormStr = "",
 ) -> Response:
     check_csrf(request, csrf_token)
     if user is None:
@@ -281,6 +323,7 @@ def pay(
             order_number=number,
             buyer_id=user.id,
             payment_token=payment_token.strip() or "missing",
+            address=Address(name, phone, line, city, postcode, country),
             now=runtime.now(),
         )
         session.commit()

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from canyu.store.delivery import Address
 from canyu.store.ledger import Reservation
 from canyu.store.models import FCode, Listing, Order, Product, Sale
 from canyu.store.service import SaleView
@@ -201,11 +202,36 @@ class ReservationOut(BaseModel):
         )
 
 
+class AddressIn(BaseModel):
+    """Where the order goes: in the sale's country (else 403), checked at payment."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(max_length=100, examples=["Li Wei"])
+    phone: str = Field(max_length=32, examples=["+86 138 0013 8000"])
+    line: str = Field(max_length=200, examples=["88 Century Avenue, Apt 1203"])
+    city: str = Field(max_length=100, examples=["Shanghai"])
+    postcode: str = Field(max_length=16, examples=["200120"])
+    country: str = Field(max_length=2, examples=["CN"])
+
+    def address(self) -> Address:
+        return Address(**self.model_dump())
+
+
+class AddressOut(BaseModel):
+    name: str
+    phone: str
+    line: str
+    city: str
+    postcode: str
+    country: str
+
+
 class PayIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     payment_token: str = Field(
         min_length=1, max_length=200, description="From the payment provider's client."
     )
+    address: AddressIn
 
 
 class OrderOut(BaseModel):
@@ -219,6 +245,7 @@ class OrderOut(BaseModel):
     created_at: datetime
     expires_at: datetime
     paid_at: datetime | None
+    address: AddressOut | None = Field(default=None, description="Given when it was paid.")
 
     @classmethod
     def of(cls, order: Order) -> OrderOut:
@@ -233,6 +260,18 @@ class OrderOut(BaseModel):
             created_at=order.created_at,
             expires_at=order.expires_at,
             paid_at=order.paid_at,
+            address=(
+                AddressOut(
+                    name=order.delivery_name,
+                    phone=order.delivery_phone or "",
+                    line=order.delivery_line or "",
+                    city=order.delivery_city or "",
+                    postcode=order.delivery_postcode or "",
+                    country=order.delivery_country or "",
+                )
+                if order.delivery_name
+                else None
+            ),
         )
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from canyu.accounts.models import User
 from canyu.errors import Conflict, Forbidden, InvalidInput, NotFound
+from canyu.store import delivery
 from canyu.store.ledger import (
     Ledger,
     NotYourTurn,
@@ -37,6 +38,9 @@ def join_queue(
     session: Session, *, ledger: Ledger, sale_id: int, user: User, now: datetime | None = None
 ) -> Spot:
     sale = get_sale(session, sale_id=sale_id)
+    # Only buyers in the sale's country queue (and so get a sale pass, which the purchase
+    # lane asks for); F-code buyers, who need not queue, are checked in reserve().
+    delivery.require_country(sale_country=sale.listing.country, buyer_country=user.country)
     return ledger.join(session, SaleTerms.of(sale), buyer_id=user.id, now=_now(now))
 
 
@@ -112,6 +116,11 @@ def reserve(
     fcode_row = (
         fcode_for(session, sale_id=sale_id, buyer_id=buyer_id, code=fcode) if fcode else None
     )
+    if fcode_row is not None:
+        buyer = session.get(User, buyer_id)
+        delivery.require_country(
+            sale_country=sale.listing.country, buyer_country=buyer.country if buyer else ""
+        )
     request = purchase_request(
         sale_id=sale_id,
         buyer_id=buyer_id,
@@ -168,13 +177,16 @@ def pay(
     order_number: str,
     buyer_id: int,
     payment_token: str,
+    address: delivery.Address,
     now: datetime | None = None,
 ) -> Order:
-    """Charge a reservation inside its window; paying twice returns the paid order."""
+    """Charge a reservation inside its window, delivered to ``address`` (checked first: in the
+    sale's country); paying twice returns the paid order."""
     now = _now(now)
     order = get_order(session, number=order_number, buyer_id=buyer_id)
     if order.status == OrderStatus.PAID:
         return order
+    to = delivery.checked(address, sale_country=order.sale.listing.country)
     if order.status == OrderStatus.EXPIRED or order.expires_at <= now:
         raise ReservationExpired(
             "This reservation expired and its unit went back to the sale.",
@@ -198,6 +210,12 @@ def pay(
             paid_at=now,
             payment_ref=charge.reference,
             payment_fingerprint=charge.fingerprint,
+            delivery_name=to.name,
+            delivery_phone=to.phone,
+            delivery_line=to.line,
+            delivery_city=to.city,
+            delivery_postcode=to.postcode,
+            delivery_country=to.country,
         )
     )
     if getattr(paid, "rowcount", 0) != 1:
