@@ -37,7 +37,7 @@ REFERRAL_COOKIE = "canyu_ref"
 
 ADDRESS_FIELDS = {
     "address.name": "Recipient",
-    "address.phone": "Phone",
+    "address.phone": "Phone number",
     "address.line": "Street address",
     "address.city": "City",
     "address.postcode": "Postcode",
