@@ -26,6 +26,8 @@ _BATCH = 2_000
 class SimilarPost:
     post: Post
     score: float
+    # Likely the same problem: the score passes the calibrated threshold (similarity.py).
+    likely_duplicate: bool = False
 
 
 class SimilarPosts:
@@ -73,5 +75,5 @@ class SimilarPosts:
             post = service.canonical(session, post=post)
             if post.id == exclude or (post.id in best and best[post.id].score >= hit.score):
                 continue
-            best[post.id] = SimilarPost(post, hit.score)
+            best[post.id] = SimilarPost(post, hit.score, hit.likely_duplicate)
         return sorted(best.values(), key=lambda s: -s.score)[:k]

@@ -49,7 +49,8 @@ def dedup(
         typer.echo(json.dumps(result.as_dict()))
         return
     table = Table(title=f"Duplicate retrieval: {reports.name} ({method})")
-    for column in ("Recall@1", "Recall@5", "Recall@10", "MAP", "queries", "p50 ms", "p95 ms"):
+    columns = ("Recall@1", "Recall@5", "Recall@10", "MAP", "queries", "p50 ms", "p95 ms")
+    for column in (*columns, "likely: precision", "shown", "recall", "P ≥ 0.5 from"):
         table.add_column(column, justify="right")
     table.add_row(
         f"{result.recall_at_1:.3f}",
@@ -59,5 +60,9 @@ def dedup(
         str(result.queries),
         f"{result.p50_ms:.1f}",
         f"{result.p95_ms:.1f}",
+        f"{result.likely_precision:.3f}",
+        str(result.likely_shown),
+        f"{result.likely_recall:.3f}",
+        f"{result.half_precision_threshold:.2f}",
     )
     console.print(table)
