@@ -126,6 +126,11 @@ def embed(texts: Sequence[str]) -> FloatArray:
     return np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
 
 
+def embedded_text(title: str, body: str) -> str:
+    """What a post's vector encodes: its title, or its body when it has no title."""
+    return title if title.strip() else body
+
+
 @dataclass(frozen=True)
 class SimilarHit:
     doc_id: int
@@ -183,8 +188,18 @@ class SimilarityIndex:
         """Index one post; adding an id that is already indexed replaces that post."""
         self.add_many([(doc_id, title, body)])
 
-    def add_many(self, docs: Iterable[tuple[int, str, str]]) -> None:
-        """Index many posts, embedding them in batches (for loading at startup)."""
+    def add_many(
+        self, docs: Iterable[tuple[int, str, str]], vectors: FloatArray | None = None
+    ) -> None:
+        """Index many posts, embedding them in batches unless their title ``vectors`` (one row
+        per post, from ``embed(embedded_text(...))``) are given, as stored ones are."""
+        if vectors is not None:
+            docs = list(docs)
+            if len(docs) != len(vectors):
+                raise ValueError("one vector per post")
+            if docs:
+                self._add_batch(docs, vectors if self._uses_embedding else None)
+            return
         batch: list[tuple[int, str, str]] = []
         for doc in docs:
             batch.append(doc)
@@ -194,11 +209,12 @@ class SimilarityIndex:
         if batch:
             self._add_batch(batch)
 
-    def _add_batch(self, docs: list[tuple[int, str, str]]) -> None:
+    def _add_batch(
+        self, docs: list[tuple[int, str, str]], vectors: FloatArray | None = None
+    ) -> None:
         # Tokenizing and embedding touch no shared state, so they run before taking the lock.
-        vectors = None
-        if self._uses_embedding:
-            vectors = embed([title if title.strip() else body for _, title, body in docs])
+        if vectors is None and self._uses_embedding:
+            vectors = embed([embedded_text(title, body) for _, title, body in docs])
         token_lists = []
         if self._uses_bm25:
             token_lists = [
