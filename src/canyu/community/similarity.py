@@ -28,7 +28,7 @@ import re
 import threading
 import unicodedata
 from collections import Counter
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final, TypeVar
 
@@ -148,10 +148,18 @@ class SimilarityIndex:
     would need a full rebuild for every new post.
     """
 
-    def __init__(self, method: str = DEFAULT_METHOD) -> None:
+    def __init__(
+        self,
+        method: str = DEFAULT_METHOD,
+        *,
+        stored_form: Callable[[FloatArray], FloatArray] | None = None,
+    ) -> None:
+        """``stored_form`` turns the vectors this index embeds into what storage keeps of them
+        (community.vectors.as_stored), so benchmarks score what server workers load."""
         if method not in METHODS:
             raise ValueError(f"unknown similarity method {method!r}; choose one of {METHODS}")
         self.method = method
+        self._stored_form = stored_form
         self._lock = threading.RLock()
         self._slot_of: dict[int, int] = {}
         self._slot_ids: list[int] = []
@@ -215,6 +223,8 @@ class SimilarityIndex:
         # Tokenizing and embedding touch no shared state, so they run before taking the lock.
         if vectors is None and self._uses_embedding:
             vectors = embed([embedded_text(title, body) for _, title, body in docs])
+            if self._stored_form is not None:
+                vectors = self._stored_form(vectors)
         token_lists = []
         if self._uses_bm25:
             token_lists = [

@@ -47,12 +47,19 @@ def dequantise(codes: Sequence[bytes], scales: Sequence[float]) -> similarity.Fl
     return (vectors / np.where(norms > 0, norms, 1.0)).astype(np.float32)
 
 
+def as_stored(vectors: similarity.FloatArray) -> similarity.FloatArray:
+    """``vectors`` as they come back from storage."""
+    codes, scales = quantise(vectors)
+    return dequantise([code.tobytes() for code in codes], scales.tolist())
+
+
 def store(session: Session, docs: Sequence[Doc]) -> similarity.FloatArray:
     """Embed ``docs`` and store their vectors (a vector stored meanwhile by another process
     is kept); returns the vectors as the index would load them."""
     if not docs:
         return np.zeros((0, 0), dtype=np.float32)
-    codes, scales = quantise(similarity.embed([similarity.embedded_text(t, b) for _, t, b in docs]))
+    exact = similarity.embed([similarity.embedded_text(title, body) for _, title, body in docs])
+    codes, scales = quantise(exact)
     rows = [
         {"post_id": doc_id, "encoder": ENCODER, "scale": float(scale), "codes": code.tobytes()}
         for (doc_id, _, _), code, scale in zip(docs, codes, scales, strict=True)

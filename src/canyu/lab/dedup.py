@@ -16,6 +16,13 @@ from canyu.lab import dedup_bilingual
 from canyu.lab.dedup_eval import DedupDataError, evaluate, load_dataset
 from canyu.progress import progress_bar
 
+ExactVectors = Annotated[
+    bool,
+    typer.Option(
+        "--exact-vectors",
+        help="Score posts' float32 vectors, not the stored int8 form server workers load.",
+    ),
+]
 Method = Annotated[str, typer.Option("--method", help=f"Ranking method: {', '.join(METHODS)}.")]
 
 
@@ -47,6 +54,7 @@ def dedup(
         ..., "--links", help="Duplicate links CSV (Issue id, Duplicate id)."
     ),
     method: Method = DEFAULT_METHOD,
+    exact_vectors: ExactVectors = False,
     json_output: JsonFlag = False,
 ) -> None:
     """Replay bug reports in time order and measure how well earlier duplicates are found."""
@@ -59,7 +67,10 @@ def dedup(
     with progress_bar(console, transient=json_output) as progress:
         task = progress.add_task(f"{method} on {reports.name}", total=len(dataset.reports))
         result = evaluate(
-            dataset, method, lambda done, total: progress.update(task, completed=done, total=total)
+            dataset,
+            method,
+            lambda done, total: progress.update(task, completed=done, total=total),
+            exact_vectors=exact_vectors,
         )
 
     if json_output:
@@ -92,6 +103,7 @@ def dedup_bilingual_command(
         help="A gettext catalogue translating English into Chinese or Japanese (repeatable).",
     ),
     method: Method = DEFAULT_METHOD,
+    exact_vectors: ExactVectors = False,
     json_output: JsonFlag = False,
 ) -> None:
     """Each message and its translation in one mixed forum: is the counterpart found?"""
@@ -103,7 +115,10 @@ def dedup_bilingual_command(
     with progress_bar(console, transient=json_output) as progress:
         task = progress.add_task(f"{method}: {len(pairs)} message pairs", total=len(pairs))
         result = dedup_bilingual.evaluate(
-            pairs, method, lambda done, total: progress.update(task, completed=done, total=total)
+            pairs,
+            method,
+            lambda done, total: progress.update(task, completed=done, total=total),
+            exact_vectors=exact_vectors,
         )
     if json_output:
         typer.echo(json.dumps(result.as_dict()))

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from babel.messages.pofile import read_po
 
+from canyu.community import vectors
 from canyu.community.similarity import DEFAULT_METHOD, SimilarityIndex, is_cjk
 
 MIN_WORDS = 4
@@ -96,10 +97,12 @@ def evaluate(
     pairs: list[tuple[str, str]],
     method: str = DEFAULT_METHOD,
     progress: ProgressCallback | None = None,
+    *,
+    exact_vectors: bool = False,
 ) -> BilingualResult:
     """Originals get ids ``0..n-1``, translations ``n..2n-1``; see the module docstring."""
     count = len(pairs)
-    index = SimilarityIndex(method)
+    index = SimilarityIndex(method, stored_form=None if exact_vectors else vectors.as_stored)
     index.add_many(
         [(i, original, "") for i, (original, _) in enumerate(pairs)]
         + [(count + i, translation, "") for i, (_, translation) in enumerate(pairs)]

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from canyu.community import vectors
 from canyu.community.similarity import DEFAULT_METHOD, SimilarityIndex
 
 ProgressCallback = Callable[[int, int], None]
@@ -160,6 +161,8 @@ def evaluate(
     dataset: DedupDataset,
     method: str = DEFAULT_METHOD,
     progress: ProgressCallback | None = None,
+    *,
+    exact_vectors: bool = False,
 ) -> DedupResult:
     """Replay the reports in creation order against an incremental :class:`SimilarityIndex`.
 
@@ -179,7 +182,7 @@ def evaluate(
     when it is an earlier member of the query's group. Their precision is measured over the
     duplicate queries (and, as a lower bound, over every report, each also being searched).
     """
-    index = SimilarityIndex(method)
+    index = SimilarityIndex(method, stored_form=None if exact_vectors else vectors.as_stored)
     members_seen: dict[int, set[int]] = {}  # group -> earlier reports of the group
     hits = {1: 0, 5: 0, 10: 0}
     average_precisions: list[float] = []
