@@ -54,19 +54,19 @@ def as_stored(vectors: similarity.FloatArray) -> similarity.FloatArray:
 
 
 def store(session: Session, docs: Sequence[Doc]) -> similarity.FloatArray:
-    """Embed ``docs`` and store their vectors (a vector stored meanwhile by another process
-    is kept); returns the vectors as the index would load them."""
+    """Embed ``docs`` and store their vectors, replacing any stored one (another encoder's, or
+    the same vector stored meanwhile by another worker); returns them as the index loads them."""
     if not docs:
         return np.zeros((0, 0), dtype=np.float32)
     exact = similarity.embed([similarity.embedded_text(title, body) for _, title, body in docs])
     codes, scales = quantise(exact)
+    blobs = [code.tobytes() for code in codes]
     rows = [
-        {"post_id": doc_id, "encoder": ENCODER, "scale": float(scale), "codes": code.tobytes()}
-        for (doc_id, _, _), code, scale in zip(docs, codes, scales, strict=True)
+        {"post_id": doc_id, "encoder": ENCODER, "scale": float(scale), "codes": blob}
+        for (doc_id, _, _), blob, scale in zip(docs, blobs, scales, strict=True)
     ]
     dialect = session.get_bind().dialect.name
     insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    # A vector from an older encoder is replaced; a current one written meanwhile is the same.
     statement = insert(PostVector)
     session.execute(
         statement.on_conflict_do_update(
@@ -79,7 +79,7 @@ def store(session: Session, docs: Sequence[Doc]) -> similarity.FloatArray:
         ),
         rows,
     )
-    return dequantise([code.tobytes() for code in codes], scales.tolist())
+    return dequantise(blobs, scales.tolist())
 
 
 def _missing() -> Select[int, str, str]:
