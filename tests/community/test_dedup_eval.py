@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 
 import pytest
 
-from canyu.community.similarity import SimilarHit, SimilarityIndex
+from canyu.community.similarity import FloatArray, SimilarHit, SimilarityIndex
 from canyu.lab import dedup_eval
 from canyu.lab.dedup_eval import DedupDataError, evaluate, evaluate_files, load_dataset
 
@@ -73,8 +73,10 @@ def test_each_query_ranks_only_earlier_reports(
     searched: list[tuple[str, set[int]]] = []
 
     class RecordingIndex(SimilarityIndex):
-        def __init__(self, method: str) -> None:
-            super().__init__(method)
+        def __init__(
+            self, method: str, *, stored_form: Callable[[FloatArray], FloatArray] | None = None
+        ) -> None:
+            super().__init__(method, stored_form=stored_form)
             self.ids: set[int] = set()
 
         def add(self, doc_id: int, title: str, body: str) -> None:
