@@ -75,6 +75,22 @@ def db_upgrade(
     console.print(f"[green]schema at {revision}[/green] on {_redacted(settings.database_url)}")
 
 
+@db_app.command("embed-posts")
+def db_embed_posts(database_url: DatabaseUrl = None) -> None:
+    """Store the title vector of every post without one (after a bulk load or a new encoder),
+    so server workers load vectors instead of embedding posts at start."""
+    from canyu.community import vectors
+    from canyu.db import Database
+
+    settings = _settings(database_url)
+    migrate.upgrade(settings.database_url)
+    database = Database(settings.database_url)
+    with database.session() as session, staged(console) as report:
+        stored = vectors.backfill(session, report=report)
+    database.dispose()
+    console.print(f"[green]{stored} post vectors stored[/green]")
+
+
 def _redacted(url: str) -> str:
     from sqlalchemy.engine import make_url
 

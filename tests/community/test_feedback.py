@@ -749,6 +749,17 @@ def test_similar_finds_the_same_problem_across_languages(
     assert scores == sorted(scores, reverse=True)
     assert all(0.0 <= score <= 1.0 for score in scores)
     assert found[0]["post"]["language"] == "zh"
+    assert found[0]["likely_duplicate"] is True
+
+
+def test_nonsense_gets_no_likely_duplicate(api: Api, similar_posts: dict[str, int]) -> None:
+    found = api.similar("zzzzqqq xylophone")
+    assert all(item["likely_duplicate"] is False for item in found), found
+    # The same problem in the same words is likely; an unrelated post is not.
+    found = api.similar("Bluetooth keeps disconnecting from my headphones")
+    assert found[0]["post"]["id"] == similar_posts["bluetooth"]
+    assert found[0]["likely_duplicate"] is True
+    assert [item["likely_duplicate"] for item in found[1:]] == [False] * (len(found) - 1)
 
 
 def test_similar_respects_k_and_exclude(api: Api, similar_posts: dict[str, int]) -> None:

@@ -77,6 +77,28 @@ def test_chinese_post_finds_its_english_counterpart_first(
     assert hits[0].doc_id == chinese_id - 100, hits
 
 
+@pytest.mark.parametrize("query", ["zzzzqqq xylophone", "asdf qwer", "随便写写"])
+def test_nonsense_is_never_a_likely_duplicate(index: SimilarityIndex, query: str) -> None:
+    assert not any(hit.likely_duplicate for hit in index.search(query, k=5))
+
+
+def test_a_translation_is_a_likely_duplicate_and_an_unrelated_post_is_not(
+    index: SimilarityIndex,
+) -> None:
+    hits = index.search("Bluetooth headphones disconnect", k=5, exclude=[4])
+    assert hits[0].doc_id == 104
+    assert hits[0].likely_duplicate
+    assert not any(hit.likely_duplicate for hit in hits if hit.doc_id in DISTRACTORS)
+
+
+def test_shared_code_words_count_across_scripts() -> None:
+    # Two Chinese posts about different builds: the English query names one of them.
+    index = SimilarityIndex()
+    index.add(1, "升级到 4.11.8 后相机闪退", "")
+    index.add(2, "升级到 4.12.1 后相机闪退", "")
+    assert index.search("Camera crashes after updating to 4.12.1", k=2)[0].doc_id == 2
+
+
 def test_scores_are_ordered_and_between_0_and_1(index: SimilarityIndex) -> None:
     hits = index.search("the camera crashes", k=len(ALL_POSTS))
     scores = [hit.score for hit in hits]

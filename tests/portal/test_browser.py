@@ -212,11 +212,22 @@ def test_team_triage_reaches_the_friend(
     wifi = world.ideas[2]
     team_page = new_context(BROWSER_LOCALE[locale]).new_page()
     sign_in(team_page, world.team)
+    with database.session() as s:
+        repeat = service.create_post(
+            s,
+            author=world.friend,
+            kind="bug",
+            title="Wi-Fi drops every few minutes on 5 GHz",
+            body="The phone loses 5 GHz Wi-Fi again and again.",
+        ).id
     team_page.goto("/console")
     row = team_page.locator(f"#post-{wifi.id}")
     expect(row).to_be_visible()
-    # Every open post lists its most similar posts as one-click merge targets.
-    expect(team_page.locator(".merge-suggestions").first).to_be_visible()
+    # An open post lists the posts likely to be the same problem as one-click merge targets;
+    # unrelated posts are not offered.
+    expect(row.locator(".merge-suggestions")).to_contain_text(f"#{repeat}")
+    clock = team_page.locator(f"#post-{world.ideas[1].id}")
+    expect(clock.locator(".merge-suggestions")).to_have_count(0)
     screenshot(team_page, f"console-{locale}")
 
     row.locator("select[name=status]").select_option("accepted")

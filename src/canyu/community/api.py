@@ -84,7 +84,12 @@ def similar_feedback(
 ) -> object:
     """The closest existing posts, in any language, with scores."""
     found = similar_index(request).search(session, query=q, k=k, exclude=exclude)
-    return [SimilarOut(post=PostOut.model_validate(s.post), score=s.score) for s in found]
+    return [
+        SimilarOut(
+            post=PostOut.model_validate(s.post), score=s.score, likely_duplicate=s.likely_duplicate
+        )
+        for s in found
+    ]
 
 
 @router.get("/feedback/{post_id}", response_model=PostOut)

@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from canyu.accounts.models import User
@@ -56,6 +56,22 @@ class Post(Base):
     moderation_reason: Mapped[str | None] = mapped_column(Text, default=None)
 
     author: Mapped[User] = relationship(lazy="joined")
+
+
+class PostVector(Base):
+    """A post's title embedding, computed once when the post is written (community.vectors),
+    so server workers load it instead of each embedding every post at start."""
+
+    __tablename__ = "post_vectors"
+
+    post_id: Mapped[int] = mapped_column(
+        ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True
+    )
+    # Which encoder made it: another encoder's vectors are recomputed, never mixed.
+    encoder: Mapped[str] = mapped_column(String(40))
+    # int8 codes, one byte a dimension; the vector is codes * scale.
+    scale: Mapped[float]
+    codes: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class Vote(Base):

@@ -45,8 +45,6 @@ PAGE_SIZE = 20
 CONSOLE_PAGE_SIZE = 25
 MAX_PAGE_NUMBER = 10_000
 SIMILAR_IN_CONSOLE = 3
-# Below this score a "similar" post is noise to a reader (scores are 0 to 1).
-MIN_SIMILAR_SCORE = 0.2
 # What a form shows for a field the service refused, in the viewer's language.
 FIELD_MESSAGES = {
     "title": "Give your post a title (up to 200 characters).",
@@ -383,7 +381,6 @@ def _submit_view(
         "error": error,
         "error_field": error_field,
         "device_models": service.device_models(session),
-        "min_similar_score": MIN_SIMILAR_SCORE,
     }
     return _page(request, session, user, "submit.html", context, status_code=status_code)
 
@@ -533,7 +530,7 @@ def _console_view(
             found_similar = index.search(
                 session, query=query, k=SIMILAR_IN_CONSOLE, exclude=post.id
             )
-            similar[post.id] = [s for s in found_similar if s.score >= MIN_SIMILAR_SCORE]
+            similar[post.id] = [s for s in found_similar if s.likely_duplicate]
     current = {
         "status": status_param,
         "kind": chosen_kind.value if chosen_kind else "",

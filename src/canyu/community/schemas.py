@@ -44,6 +44,10 @@ class PostOut(BaseModel):
 class SimilarOut(BaseModel):
     post: PostOut
     score: float = Field(description="0 to 1; higher is more similar.")
+    likely_duplicate: bool = Field(
+        description="The score passes the threshold calibrated so that at least half of the "
+        "posts so marked are the same problem; pages show only these."
+    )
 
 
 class CommentIn(BaseModel):

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from canyu.accounts import service as accounts
 from canyu.accounts.models import User
-from canyu.community import follows, notices, ranking, spam, workflow
+from canyu.community import follows, notices, ranking, spam, vectors, workflow
 from canyu.community.credits import Contribution
 from canyu.community.language import SUPPORTED as SUPPORTED_LANGUAGES
 from canyu.community.language import detect_language
@@ -132,6 +132,8 @@ def create_post(
     session.flush()
     follows.follow(session, user=author, post=post)
     spam.screen(session, author=author, post=post)
+    # Embedded once here, so no server worker embeds it again (community.vectors).
+    vectors.store(session, [(post.id, post.title, post.body)])
     return post
 
 

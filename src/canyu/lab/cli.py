@@ -493,6 +493,9 @@ def register(bench_app: typer.Typer, device_app: typer.Typer) -> None:
     )
 
     bench_app.command("dedup", help="Duplicate retrieval on a bug-report dataset.")(dedup.dedup)
+    bench_app.command("dedup-bilingual", help="Cross-language retrieval on translated messages.")(
+        dedup.dedup_bilingual_command
+    )
     bench_app.command("checkin", help="Check-in throughput and latency beside a bare ASGI floor.")(
         checkin.checkin
     )

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from canyu.community import vectors
 from canyu.community.similarity import DEFAULT_METHOD, SimilarityIndex
 
 ProgressCallback = Callable[[int, int], None]
@@ -26,6 +27,10 @@ _DATE_FORMATS = ("%d/%b/%y %H:%M", "%d/%b/%Y %H:%M", "%d/%b/%y %I:%M %p")
 # Average precision is computed over this many top results; duplicates ranked lower count as
 # not retrieved.
 AP_DEPTH = 100
+# How many suggestions a page shows at most: the ones whose precision the threshold is chosen for.
+SHOWN = 5
+# Thresholds tried when calibrating, in steps of 0.01.
+_THRESHOLDS = [step / 100 for step in range(101)]
 
 
 class DedupDataError(ValueError):
@@ -55,6 +60,16 @@ class DedupResult:
     queries: int
     p50_ms: float
     p95_ms: float
+    # Of the top SHOWN hits marked likely duplicates for the duplicate queries: the share that
+    # are right, how many were shown, and the share of queries with a right one among them.
+    likely_precision: float
+    likely_shown: int
+    likely_recall: float
+    # The least score threshold at which that precision reaches 0.5 (1.0 when none does).
+    half_precision_threshold: float
+    # The same precision over every report, duplicate or not: a lower bound, since trackers
+    # leave many duplicates unlinked.
+    likely_precision_all_reports: float
 
     def as_dict(self) -> dict[str, float | int]:
         return asdict(self)
@@ -146,6 +161,8 @@ def evaluate(
     dataset: DedupDataset,
     method: str = DEFAULT_METHOD,
     progress: ProgressCallback | None = None,
+    *,
+    exact_vectors: bool = False,
 ) -> DedupResult:
     """Replay the reports in creation order against an incremental :class:`SimilarityIndex`.
 
@@ -160,20 +177,33 @@ def evaluate(
 
     both averaged over the queries (MAP is the mean of AP). Latency is the wall time of each
     ``search`` call.
+
+    The top ``SHOWN`` hits marked ``likely_duplicate`` are what a page suggests; one is right
+    when it is an earlier member of the query's group. Their precision is measured over the
+    duplicate queries (and, as a lower bound, over every report, each also being searched).
     """
-    index = SimilarityIndex(method)
+    index = SimilarityIndex(method, stored_form=None if exact_vectors else vectors.as_stored)
     members_seen: dict[int, set[int]] = {}  # group -> earlier reports of the group
     hits = {1: 0, 5: 0, 10: 0}
     average_precisions: list[float] = []
     latencies_ms: list[float] = []
     total = len(dataset.reports)
+    # (score, likely, right) of the top SHOWN hits, for duplicate queries and for every report.
+    shown: list[tuple[float, bool, bool]] = []
+    shown_all: list[tuple[float, bool, bool]] = []
+    found_likely = 0
     for done, report in enumerate(dataset.reports, start=1):
         group = dataset.group_of[report.issue_id]
         earlier = members_seen.setdefault(group, set())
+        start = time.perf_counter()
+        ranked = index.search(f"{report.title}\n{report.body}", k=AP_DEPTH)
+        elapsed_ms = (time.perf_counter() - start) * 1000.0
+        top = [(hit.score, hit.likely_duplicate, hit.doc_id in earlier) for hit in ranked[:SHOWN]]
+        shown_all.extend(top)
         if earlier:
-            start = time.perf_counter()
-            ranked = index.search(f"{report.title}\n{report.body}", k=AP_DEPTH)
-            latencies_ms.append((time.perf_counter() - start) * 1000.0)
+            shown.extend(top)
+            found_likely += any(likely and right for _, likely, right in top)
+            latencies_ms.append(elapsed_ms)
             ranks = [rank for rank, hit in enumerate(ranked, start=1) if hit.doc_id in earlier]
             for k in hits:
                 hits[k] += bool(ranks) and ranks[0] <= k
@@ -187,7 +217,8 @@ def evaluate(
 
     queries = len(average_precisions)
     if queries == 0:
-        return DedupResult(0.0, 0.0, 0.0, 0.0, 0, 0.0, 0.0)
+        return DedupResult(0.0, 0.0, 0.0, 0.0, 0, 0.0, 0.0, 0.0, 0, 0.0, 1.0, 0.0)
+    likely = [right for _, is_likely, right in shown if is_likely]
     return DedupResult(
         recall_at_1=hits[1] / queries,
         recall_at_5=hits[5] / queries,
@@ -196,6 +227,20 @@ def evaluate(
         queries=queries,
         p50_ms=_percentile(latencies_ms, 50),
         p95_ms=_percentile(latencies_ms, 95),
+        likely_precision=_share(likely),
+        likely_shown=len(likely),
+        likely_recall=found_likely / queries,
+        half_precision_threshold=next(
+            (
+                t
+                for t in _THRESHOLDS
+                if _share([right for score, _, right in shown if score >= t]) >= 0.5
+            ),
+            1.0,
+        ),
+        likely_precision_all_reports=_share(
+            [right for _, is_likely, right in shown_all if is_likely]
+        ),
     )
 
 
@@ -207,6 +252,11 @@ def evaluate_files(
 ) -> DedupResult:
     """:func:`load_dataset` then :func:`evaluate`."""
     return evaluate(load_dataset(reports_path, links_path), method, progress)
+
+
+def _share(flags: list[bool]) -> float:
+    """The share of true flags (0 for none)."""
+    return sum(flags) / len(flags) if flags else 0.0
 
 
 def _percentile(values: list[float], percent: float) -> float:

@@ -177,9 +177,9 @@
   }
 
   function renderSimilar(panel, found) {
-    var minimum = parseFloat(panel.getAttribute("data-min-score") || "0");
+    // Only posts likely to be the same problem (the server's calibrated threshold).
     var hits = found.filter(function (hit) {
-      return hit.score >= minimum;
+      return hit.likely_duplicate;
     });
     var list = panel.querySelector("[data-similar-list]");
     var state = panel.querySelector("[data-similar-state]");
