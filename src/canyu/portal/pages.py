@@ -52,7 +52,7 @@ def _profile_page(
         # Phones and small devices, with their last telemetry (canyu.iot).
         "devices": iot.owner_devices(session, user=user),
         "iot_actions": IOT_ACTIONS,
-        # ... and whether the weekly email digest comes (canyu.community.digest).
+        # Whether the weekly email digest comes (canyu.community.digest).
         "digest_on": digest.is_enabled(session, user=user),
     }
     locale = request_locale(request, user)
