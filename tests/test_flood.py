@@ -53,7 +53,7 @@ def test_healthz_and_requests_do_not_wait_on_an_exhausted_pool(
         assert busy.status_code == 503
         assert busy.headers["retry-after"]
         assert busy.json()["error"]["code"] == "unavailable"
-        assert time.perf_counter() - started < 3.0  # the pool's short timeout, not 30 s
+        assert time.perf_counter() - started < 5.0  # the pool's short timeout (2 s), not 30 s
 
 
 def test_requests_beyond_the_limit_are_answered_503_at_once() -> None:

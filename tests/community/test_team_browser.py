@@ -125,7 +125,7 @@ def test_screenshots_cropped_and_blacked_out_in_both_languages(
     page.set_input_files("#screenshots", files=files)
     expect(page.locator("#submit-form .shot-item")).to_have_count(2)
     crop_and_black_out(page, "#submit-form", "screenshot-editor-1280", "edited")
-    page.click("#submit-form button[type=submit]")
+    page.click("button[type=submit][form=submit-form]")
     page.wait_for_url(re.compile(r".*/posts/\d+$"))
     post_id = int(page.url.rsplit("/", 1)[1])
     expect(page.locator(".post-content > .shots img")).to_have_count(2)
@@ -162,7 +162,7 @@ def test_screenshots_cropped_and_blacked_out_in_both_languages(
         "#screenshots",
         files=FilePayload(name="x.png", mimeType="image/png", buffer=b"<html>not</html>"),
     )
-    zh.click("#submit-form button[type=submit]")
+    zh.click("button[type=submit][form=submit-form]")
     expect(zh.locator(".shots-field .field-error")).to_have_text("这不是 PNG、JPEG 或 WebP 图片。")
     no_sideways_scroll(zh)
 
