@@ -129,8 +129,11 @@ def test_screenshots_cropped_and_blacked_out_in_both_languages(
     page.wait_for_url(re.compile(r".*/posts/\d+$"))
     post_id = int(page.url.rsplit("/", 1)[1])
     expect(page.locator(".post-content > .shots img")).to_have_count(2)
+    # A function, not an expression: Playwright would eval() an expression in the page while
+    # polling, which the pages' CSP (no 'unsafe-eval') refuses.
     page.wait_for_function(
-        "[...document.querySelectorAll('.shots img')].every(i => i.complete && i.naturalWidth)"
+        "() => [...document.querySelectorAll('.shots img')]"
+        ".every(i => i.complete && i.naturalWidth)"
     )
     no_sideways_scroll(page)
     screenshot(page, "screenshots-post-1280")
